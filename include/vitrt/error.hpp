@@ -1,0 +1,21 @@
+// vitrt — errors. Every failure caused by input (files, images, options) is reported as a
+// vitrt::Error carrying what went wrong, where, and (when known) how to fix it. The library never
+// aborts on input.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace vitrt {
+
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Throws vitrt::Error with the message when cond is false.
+inline void check(bool cond, const std::string& msg) {
+    if (!cond) throw Error(msg);
+}
+
+}  // namespace vitrt

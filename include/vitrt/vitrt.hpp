@@ -1,0 +1,85 @@
+// vitrt — Vision Transformer inference. Public C++ API.
+//
+//   auto engine = vitrt::Engine::load("vit_base_patch16_224.safetensors", {.device = "cpu"});
+//   std::vector<float> input(engine->input_size());          // or engine->preprocess_file(...)
+//   engine->preprocess_file("photo.jpg", input.data());
+//   std::vector<float> logits = engine->run(input.data(), 1);
+//   auto top5 = engine->top_k(logits.data(), 5);
+//
+// All errors caused by input are thrown as vitrt::Error with a message naming what, where and how
+// to fix. An Engine serialises its own runs (one at a time); use one Engine per thread for
+// parallel inference.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vitrt/error.hpp"
+
+namespace vitrt {
+
+struct EngineOptions {
+    std::string device = "cpu";    // "cpu" or "ref" (scalar reference)
+    std::string precision = "f32";
+    int threads = 0;               // 0 = all cores
+    int image_size = 0;            // 0 = the checkpoint's resolution
+    std::string arch;              // timm architecture name, when the checkpoint does not say
+};
+
+struct ModelInfo {
+    std::string family;            // "vit"
+    std::string architecture;
+    std::string source_format;
+    std::string storage_dtype;
+    long long parameters = 0;
+    std::vector<std::pair<std::string, std::string>> fields;      // dims, depth, heads, ...
+    std::vector<std::pair<std::string, std::string>> preprocess;  // what preprocess_file() applies
+    std::vector<std::string> notes;                               // load-time decisions
+    std::string backend;
+};
+
+struct Prediction {
+    int index = 0;
+    std::string label;
+    float prob = 0.f;
+};
+
+class Engine {
+public:
+    static std::unique_ptr<Engine> load(const std::string& model_path, const EngineOptions& options = {});
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    const ModelInfo& info() const;
+    int input_height() const;
+    int input_width() const;
+    size_t input_size() const;  // floats per image: 3 * H * W
+    int num_classes() const;
+    const std::vector<std::string>& labels() const;  // class names (ImageNet's for 1000 classes)
+
+    // Decodes a JPEG/PNG file and applies the model's preprocessing into out[input_size()].
+    void preprocess_file(const std::string& path, float* out) const;
+    // Same for an encoded image in memory.
+    void preprocess_encoded(const unsigned char* data, size_t size, const std::string& name, float* out) const;
+
+    // Runs preprocessed images: input [batch, 3, H, W] (host f32) -> logits [batch, classes].
+    void run(const float* input, int batch, float* logits);
+    std::vector<float> run(const float* input, int batch);
+
+    // Softmax over one image's logits and its k most probable classes.
+    std::vector<Prediction> top_k(const float* logits, int k) const;
+
+private:
+    struct Impl;
+    explicit Engine(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// The model used when none is given: $VITRT_MODEL, else the bundled ViT-Ti/16 (models/ in the
+// source tree, or share/vitrt/models next to an installed binary).
+std::string default_model_path();
+
+}  // namespace vitrt

@@ -1,0 +1,137 @@
+#include "backends/cpu/gemm_onednn.hpp"
+
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include <dnnl.hpp>
+
+namespace vitrt::cpu {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+struct PackedWeight {
+    dnnl::memory mem;
+    int64_t N = 0, K = 0;
+};
+
+namespace {
+
+// The M used to let oneDNN choose the weight layout: a typical token count (ViT-B at batch 1).
+constexpr int64_t kLayoutM = 197;
+
+dnnl::algorithm eltwise_of(Activation a) {
+    switch (a) {
+        case Activation::gelu_erf: return dnnl::algorithm::eltwise_gelu_erf;
+        case Activation::relu: return dnnl::algorithm::eltwise_relu;
+        case Activation::sigmoid: return dnnl::algorithm::eltwise_logistic;
+        case Activation::none: break;
+    }
+    return dnnl::algorithm::undef;
+}
+
+struct Key {
+    int64_t M, N, K;
+    int flags;
+    bool operator==(const Key& o) const { return M == o.M && N == o.N && K == o.K && flags == o.flags; }
+};
+struct KeyHash {
+    size_t operator()(const Key& k) const {
+        return std::hash<int64_t>()(k.M * 1000003 + k.N * 10007 + k.K * 101 + k.flags);
+    }
+};
+
+struct Prim {
+    dnnl::matmul prim;
+    dnnl::memory src, wei, bias, dst, scale;
+    std::unordered_map<int, dnnl::memory> args;
+};
+
+}  // namespace
+
+struct OnednnGemm::Impl {
+    dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+    dnnl::stream strm{eng};
+    std::unordered_map<Key, Prim, KeyHash> prims;
+    std::vector<char> scratch;  // grows when a primitive is created, never during a planned run
+    dnnl::memory scratch_mem;
+
+    dnnl::matmul::primitive_desc make_pd(int64_t M, int64_t N, int64_t K, const dnnl::memory::desc& wmd,
+                                         bool bias, Activation act, bool scale, bool accumulate) {
+        dnnl::memory::desc a({M, K}, dt::f32, tag::ab), c({M, N}, dt::f32, tag::ab), b({1, N}, dt::f32, tag::ab);
+        dnnl::post_ops po;
+        if (act != Activation::none) po.append_eltwise(1.f, eltwise_of(act), 0.f, 0.f);
+        if (scale) po.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
+        if (accumulate) po.append_sum(1.f);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(po);
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        auto d = bias ? dnnl::matmul::desc(a, wmd, b, c) : dnnl::matmul::desc(a, wmd, c);
+        return dnnl::matmul::primitive_desc(d, attr, eng);
+    }
+};
+
+OnednnGemm::OnednnGemm() : impl_(std::make_unique<Impl>()) {}
+OnednnGemm::~OnednnGemm() = default;
+
+std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_t K) {
+    auto& I = *impl_;
+    dnnl::memory::desc any({K, N}, dt::f32, tag::any);
+    auto pd = I.make_pd(kLayoutM, N, K, any, true, Activation::none, false, false);
+    // w is [N, K] row-major == the {K, N} matrix in "ba" order.
+    dnnl::memory plain({{K, N}, dt::f32, tag::ba}, I.eng, const_cast<float*>(w));
+    auto pw = std::make_shared<PackedWeight>();
+    pw->N = N;
+    pw->K = K;
+    pw->mem = dnnl::memory(pd.weights_desc(), I.eng);
+    dnnl::reorder(plain, pw->mem).execute(I.strm, plain, pw->mem);
+    I.strm.wait();
+    return pw;
+}
+
+void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const float* bias, Activation act,
+                     const float* scale, bool accumulate, float* y) {
+    auto& I = *impl_;
+    const int flags = (bias ? 1 : 0) | (scale ? 2 : 0) | (accumulate ? 4 : 0) | (int(act) << 3);
+    const Key key{M, w.N, w.K, flags};
+    auto it = I.prims.find(key);
+    if (it == I.prims.end()) {
+        auto pd = I.make_pd(M, w.N, w.K, w.mem.get_desc(), bias, act, scale, accumulate);
+        Prim p;
+        p.prim = dnnl::matmul(pd);
+        p.src = dnnl::memory(pd.src_desc(), I.eng, nullptr);
+        p.wei = dnnl::memory(pd.weights_desc(), I.eng, nullptr);
+        p.dst = dnnl::memory(pd.dst_desc(), I.eng, nullptr);
+        p.args = {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_WEIGHTS, p.wei}, {DNNL_ARG_DST, p.dst}};
+        if (bias) {
+            p.bias = dnnl::memory({{1, w.N}, dt::f32, tag::ab}, I.eng, nullptr);
+            p.args[DNNL_ARG_BIAS] = p.bias;
+        }
+        if (scale) {
+            p.scale = dnnl::memory({{1, w.N}, dt::f32, tag::ab}, I.eng, nullptr);
+            const int idx = act != Activation::none ? 1 : 0;
+            p.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1] = p.scale;
+        }
+        const size_t need = pd.scratchpad_desc().get_size();
+        if (need > I.scratch.size()) {
+            I.scratch.resize(need);
+            for (auto& [k, q] : I.prims) q.args.erase(DNNL_ARG_SCRATCHPAD);  // re-pointed below
+        }
+        it = I.prims.emplace(key, std::move(p)).first;
+    }
+    Prim& p = it->second;
+    if (!p.args.count(DNNL_ARG_SCRATCHPAD)) {
+        p.args[DNNL_ARG_SCRATCHPAD] =
+            dnnl::memory({{int64_t(I.scratch.size())}, dt::u8, tag::a}, I.eng, I.scratch.data());
+    }
+    p.src.set_data_handle(const_cast<float*>(x));
+    p.wei.set_data_handle(w.mem.get_data_handle());
+    p.dst.set_data_handle(y);
+    if (bias) p.bias.set_data_handle(const_cast<float*>(bias));
+    if (scale) p.scale.set_data_handle(const_cast<float*>(scale));
+    p.prim.execute(I.strm, p.args);
+    I.strm.wait();
+}
+
+}  // namespace vitrt::cpu

@@ -1,0 +1,156 @@
+#include "backends/ref/ref_ops.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace vitrt {
+namespace ref {
+
+float gelu_erf(float x) { return float(0.5 * double(x) * (1.0 + std::erf(double(x) / std::sqrt(2.0)))); }
+
+float apply_activation(Activation a, float x) {
+    switch (a) {
+        case Activation::none: return x;
+        case Activation::gelu_erf: return gelu_erf(x);
+        case Activation::relu: return x > 0.f ? x : 0.f;
+        case Activation::sigmoid: return float(1.0 / (1.0 + std::exp(-double(x))));
+    }
+    return x;
+}
+
+}  // namespace ref
+
+namespace {
+
+// Rows of a 2-D view of a tensor whose last dim is `cols`.
+int64_t rows_of(const Tensor& t, int64_t cols) { return t.numel() / cols; }
+
+class RefOps final : public Ops {
+public:
+    std::string name() const override { return "ref"; }
+
+    Tensor prepare_weight(const HostTensor& w, WeightRole) override {
+        HostTensor f = to_f32(w);
+        auto buf = std::shared_ptr<float>(new float[size_t(f.view.numel()) + 1], std::default_delete<float[]>());
+        std::memcpy(buf.get(), f.view.data, f.view.nbytes());
+        Tensor t;
+        t.data = buf.get();
+        t.dtype = DType::f32;
+        t.shape = f.view.shape;
+        t.packed = buf;  // keeps the copy alive
+        return t;
+    }
+
+    std::shared_ptr<void> allocate(size_t bytes) override {
+        return std::shared_ptr<char>(new char[bytes + 64](), std::default_delete<char[]>());
+    }
+    void upload(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
+    void download(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
+
+    void linear(const Tensor& x, const Tensor& w, const Tensor& y, const LinearOpts& o) override {
+        const int64_t N = w.dim(0), K = w.dim(1);
+        const int64_t M = rows_of(x, K);
+        check(x.dim(-1) == K && rows_of(y, N) == M && y.dim(-1) == N, "ref linear: shape mismatch");
+        const float* X = x.f32();
+        const float* W = w.f32();
+        std::vector<float> row(static_cast<size_t>(N));
+        for (int64_t m = 0; m < M; ++m) {
+            for (int64_t n = 0; n < N; ++n) {
+                double acc = 0;
+                for (int64_t k = 0; k < K; ++k) acc += double(X[m * K + k]) * double(W[n * K + k]);
+                float v = float(acc);
+                if (o.bias) v += o.bias->f32()[n];
+                v = ref::apply_activation(o.act, v);
+                if (o.scale) v *= o.scale->f32()[n];
+                if (o.residual) v += o.residual->f32()[m * N + n];
+                row[size_t(n)] = v;
+            }
+            std::memcpy(y.f32() + m * N, row.data(), size_t(N) * 4);  // y may alias residual
+        }
+    }
+
+    void layernorm(const Tensor& x, const Tensor& g, const Tensor& b, float eps, const Tensor& y) override {
+        const int64_t D = x.dim(-1), M = rows_of(x, D);
+        for (int64_t m = 0; m < M; ++m) {
+            const float* r = x.f32() + m * D;
+            double mean = 0, var = 0;
+            for (int64_t i = 0; i < D; ++i) mean += r[i];
+            mean /= double(D);
+            for (int64_t i = 0; i < D; ++i) var += (r[i] - mean) * (r[i] - mean);
+            var /= double(D);
+            const double inv = 1.0 / std::sqrt(var + double(eps));
+            for (int64_t i = 0; i < D; ++i)
+                y.f32()[m * D + i] = float((r[i] - mean) * inv * g.f32()[i] + b.f32()[i]);
+        }
+    }
+
+    void attention(const Tensor& qkv, int heads, float scale, const Tensor& out) override {
+        const int64_t B = qkv.dim(0), T = qkv.dim(1), D3 = qkv.dim(2), D = D3 / 3, hd = D / heads;
+        const float* P = qkv.f32();
+        std::vector<double> s(static_cast<size_t>(T));
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t h = 0; h < heads; ++h)
+                for (int64_t i = 0; i < T; ++i) {
+                    const float* q = P + (b * T + i) * D3 + h * hd;
+                    double mx = -INFINITY;
+                    for (int64_t j = 0; j < T; ++j) {
+                        const float* k = P + (b * T + j) * D3 + D + h * hd;
+                        double acc = 0;
+                        for (int64_t e = 0; e < hd; ++e) acc += double(q[e]) * double(k[e]);
+                        s[size_t(j)] = acc * scale;
+                        mx = std::max(mx, s[size_t(j)]);
+                    }
+                    double sum = 0;
+                    for (int64_t j = 0; j < T; ++j) sum += (s[size_t(j)] = std::exp(s[size_t(j)] - mx));
+                    for (int64_t e = 0; e < hd; ++e) {
+                        double acc = 0;
+                        for (int64_t j = 0; j < T; ++j) acc += s[size_t(j)] * P[(b * T + j) * D3 + 2 * D + h * hd + e];
+                        out.f32()[(b * T + i) * D + h * hd + e] = float(acc / sum);
+                    }
+                }
+    }
+
+    void patchify(const Tensor& img, int p, const Tensor& out) override {
+        const int64_t B = img.dim(0), C = img.dim(1), H = img.dim(2), W = img.dim(3);
+        const int64_t gh = H / p, gw = W / p, F = C * p * p;
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t gy = 0; gy < gh; ++gy)
+                for (int64_t gx = 0; gx < gw; ++gx)
+                    for (int64_t c = 0; c < C; ++c)
+                        for (int64_t ky = 0; ky < p; ++ky)
+                            for (int64_t kx = 0; kx < p; ++kx)
+                                out.f32()[((b * gh + gy) * gw + gx) * F + (c * p + ky) * p + kx] =
+                                    img.f32()[((b * C + c) * H + gy * p + ky) * W + gx * p + kx];
+    }
+
+    void assemble_tokens(const Tensor& patches, const Tensor* prefix, const Tensor& pos, bool pos_skips_prefix,
+                         const Tensor& out) override {
+        const int64_t B = patches.dim(0), N = patches.dim(1), D = patches.dim(2);
+        const int64_t Pf = prefix ? prefix->numel() / D : 0, T = Pf + N;
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t d = 0; d < D; ++d) {
+                    float v = t < Pf ? prefix->f32()[t * D + d] : patches.f32()[(b * N + t - Pf) * D + d];
+                    if (!pos_skips_prefix) v += pos.f32()[t * D + d];
+                    else if (t >= Pf) v += pos.f32()[(t - Pf) * D + d];
+                    out.f32()[(b * T + t) * D + d] = v;
+                }
+    }
+
+    void pool_tokens(const Tensor& x, int first, int count, const Tensor& out) override {
+        const int64_t B = x.dim(0), T = x.dim(1), D = x.dim(2);
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t d = 0; d < D; ++d) {
+                double acc = 0;
+                for (int64_t t = first; t < first + count; ++t) acc += x.f32()[(b * T + t) * D + d];
+                out.f32()[b * D + d] = float(acc / count);
+            }
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Ops> make_ref_ops() { return std::make_unique<RefOps>(); }
+
+}  // namespace vitrt

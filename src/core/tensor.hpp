@@ -1,0 +1,64 @@
+// Tensor views and host tensors shared by loaders, models and backends.
+//
+// A Tensor is a non-owning view: dtype, shape (row-major, contiguous) and a data pointer that
+// may live on the host or on a device, depending on who made it. HostTensor owns (or keeps alive)
+// host memory. Backends attach their repacked form of a weight through Tensor::packed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vitrt/error.hpp"
+
+namespace vitrt {
+
+enum class DType : uint8_t { f32, f16, bf16 };
+
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);  // "f32", "f16", "bf16"
+
+using Shape = std::vector<int64_t>;
+
+int64_t numel(const Shape& s);
+std::string shape_str(const Shape& s);  // "[2, 3, 224, 224]"
+
+struct Tensor {
+    void* data = nullptr;
+    DType dtype = DType::f32;
+    Shape shape;
+    // Backend-specific prepared form (e.g. oneDNN blocked weights); null for plain tensors.
+    std::shared_ptr<void> packed;
+
+    int64_t numel() const { return vitrt::numel(shape); }
+    size_t nbytes() const { return size_t(numel()) * dtype_size(dtype); }
+    int64_t dim(int i) const { return shape[size_t(i < 0 ? int(shape.size()) + i : i)]; }
+    int rank() const { return int(shape.size()); }
+    float* f32() const { return static_cast<float*>(data); }
+};
+
+// Host tensor that owns its storage, or keeps an external owner (an mmap) alive.
+struct HostTensor {
+    Tensor view;
+    std::shared_ptr<void> owner;
+
+    static HostTensor zeros_f32(const Shape& shape);
+    static HostTensor borrowed(const Tensor& view, std::shared_ptr<void> owner);
+    const float* f32() const { return static_cast<const float*>(view.data); }
+    float* mutable_f32() { return static_cast<float*>(view.data); }
+    const Shape& shape() const { return view.shape; }
+};
+
+// Converts 16-bit floats to f32 (round-trip exact).
+float f16_to_f32(uint16_t h);
+float bf16_to_f32(uint16_t b);
+uint16_t f32_to_bf16(float f);  // round to nearest even
+uint16_t f32_to_f16(float f);   // round to nearest even
+
+// A contiguous f32 copy of any host tensor (a view of the same data when already f32).
+HostTensor to_f32(const HostTensor& t);
+
+}  // namespace vitrt

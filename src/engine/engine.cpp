@@ -1,0 +1,172 @@
+#include "vitrt/vitrt.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+
+#include "core/arena.hpp"
+#include "engine/backend_factory.hpp"
+#include "engine/labels.hpp"
+#include "image/image.hpp"
+#include "models/load.hpp"
+
+namespace fs = std::filesystem;
+
+namespace vitrt {
+
+struct Plan {
+    std::shared_ptr<void> arena_mem;
+    size_t arena_bytes = 0;
+    Tensor input, logits;  // backend memory, inside the arena owner's lifetime
+    std::shared_ptr<void> io_mem;
+};
+
+struct Engine::Impl {
+    EngineOptions opts;
+    std::unique_ptr<Ops> ops;
+    LoadedModel loaded;
+    ModelInfo info;
+    std::vector<std::string> labels;
+    std::map<int, Plan> plans;  // per batch size
+    std::mutex mutex;
+
+    Plan& plan_for(int batch) {
+        auto it = plans.find(batch);
+        if (it != plans.end()) return it->second;
+        Model& m = *loaded.model;
+        Plan p;
+        p.input.shape = {batch, 3, m.input_height(), m.input_width()};
+        p.logits.shape = {batch, m.num_classes()};
+        const size_t in_bytes = p.input.nbytes(), out_bytes = p.logits.nbytes();
+        p.io_mem = ops->allocate(in_bytes + out_bytes + 256);
+        p.input.data = p.io_mem.get();
+        p.logits.data = static_cast<char*>(p.io_mem.get()) + (in_bytes + 255) / 256 * 256;
+        Arena arena;
+        arena.reset(nullptr);
+        m.forward(*ops, arena, p.input, p.logits);  // dry run: sizes the arena
+        p.arena_bytes = arena.used();
+        p.arena_mem = ops->allocate(p.arena_bytes);
+        return plans.emplace(batch, std::move(p)).first->second;
+    }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const std::string& model_path, const EngineOptions& options) {
+    check(options.precision == "f32", "precision '" + options.precision + "' is not available yet (f32)");
+    check(options.threads >= 0, "threads must be >= 0");
+    check(options.image_size >= 0, "image size must be >= 0");
+    auto impl = std::make_unique<Impl>();
+    impl->opts = options;
+    impl->ops = make_backend(options.device, options.threads);
+    LoadOptions lo;
+    lo.image_size = options.image_size;
+    lo.arch = options.arch;
+    impl->loaded = load_model(model_path, *impl->ops, lo);
+
+    const Model& m = *impl->loaded.model;
+    const ModelDescription& d = m.description();
+    ModelInfo& info = impl->info;
+    info.family = d.family;
+    info.architecture = d.architecture;
+    info.source_format = d.source_format;
+    info.storage_dtype = d.storage_dtype;
+    info.parameters = d.parameters;
+    info.fields = d.fields;
+    info.notes = d.notes;
+    info.backend = impl->ops->name();
+    const image::PreprocessConfig& p = impl->loaded.preprocess;
+    auto f3 = [](const float v[3]) {
+        std::ostringstream s;
+        s << "(" << v[0] << ", " << v[1] << ", " << v[2] << ")";
+        return s.str();
+    };
+    std::ostringstream crop;
+    crop << p.crop_pct;
+    info.preprocess = {
+        {"input_size", std::to_string(p.input_height) + "x" + std::to_string(p.input_width)},
+        {"resize", std::string(image::interp_name(p.interp)) + " (PIL), crop_pct " + crop.str() + ", crop_mode " + p.crop_mode},
+        {"mean", f3(p.mean)},
+        {"std", f3(p.std)},
+    };
+
+    impl->labels = impl->loaded.labels;
+    if (impl->labels.empty()) impl->labels = default_labels(m.num_classes());
+    return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const ModelInfo& Engine::info() const { return impl_->info; }
+int Engine::input_height() const { return impl_->loaded.model->input_height(); }
+int Engine::input_width() const { return impl_->loaded.model->input_width(); }
+size_t Engine::input_size() const { return size_t(3) * size_t(input_height()) * size_t(input_width()); }
+int Engine::num_classes() const { return impl_->loaded.model->num_classes(); }
+const std::vector<std::string>& Engine::labels() const { return impl_->labels; }
+
+void Engine::preprocess_file(const std::string& path, float* out) const {
+    image::preprocess(image::decode_file(path), impl_->loaded.preprocess, out);
+}
+
+void Engine::preprocess_encoded(const unsigned char* data, size_t size, const std::string& name, float* out) const {
+    image::preprocess(image::decode_memory(data, size, name), impl_->loaded.preprocess, out);
+}
+
+void Engine::run(const float* input, int batch, float* logits) {
+    check(batch > 0, "batch must be positive");
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    Plan& p = impl_->plan_for(batch);
+    Ops& ops = *impl_->ops;
+    ops.upload(p.input.data, input, p.input.nbytes());
+    Arena arena;
+    arena.reset(p.arena_mem.get(), p.arena_bytes);
+    impl_->loaded.model->forward(ops, arena, p.input, p.logits);
+    ops.synchronize();
+    ops.download(logits, p.logits.data, p.logits.nbytes());
+}
+
+std::vector<float> Engine::run(const float* input, int batch) {
+    std::vector<float> out(size_t(batch) * size_t(num_classes()));
+    run(input, batch, out.data());
+    return out;
+}
+
+std::vector<Prediction> Engine::top_k(const float* logits, int k) const {
+    const int n = num_classes();
+    k = std::clamp(k, 0, n);
+    double mx = -INFINITY, sum = 0;
+    for (int i = 0; i < n; ++i) mx = std::max(mx, double(logits[i]));
+    for (int i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - mx);
+    std::vector<int> idx(static_cast<size_t>(n));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) {
+        return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    });
+    std::vector<Prediction> r;
+    for (int i = 0; i < k; ++i) {
+        Prediction p;
+        p.index = idx[size_t(i)];
+        p.label = size_t(p.index) < impl_->labels.size() ? impl_->labels[size_t(p.index)] : std::to_string(p.index);
+        p.prob = float(std::exp(double(logits[p.index]) - mx) / sum);
+        r.push_back(p);
+    }
+    return r;
+}
+
+std::string default_model_path() {
+    if (const char* env = std::getenv("VITRT_MODEL"); env && *env) return env;
+    const char* rel = "models/vit_tiny_patch16_224";
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        for (const fs::path& cand : {exe.parent_path().parent_path() / "share/vitrt" / rel})
+            if (fs::exists(cand)) return cand.string();
+    }
+    return (fs::path(VITRT_SOURCE_DIR) / rel).string();
+}
+
+}  // namespace vitrt

@@ -1,0 +1,106 @@
+// Format dispatch by magic bytes, file reading, and interpolation names.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "image/image.hpp"
+#include "vitrt/error.hpp"
+
+namespace vitrt::image {
+namespace {
+
+// Files larger than this are not images we want to hold in memory (and no 2^28-pixel image
+// needs more when compressed).
+constexpr int64_t max_file_bytes = int64_t(1) << 31;
+
+bool starts_with(const uint8_t* data, size_t size, const char* magic, size_t n) {
+    return size >= n && std::memcmp(data, magic, n) == 0;
+}
+
+// Names the formats people most often feed by mistake, so the message says what the file is.
+std::string describe_unknown(const uint8_t* data, size_t size) {
+    if (starts_with(data, size, "GIF8", 4)) return "a GIF image (not supported)";
+    if (starts_with(data, size, "BM", 2)) return "a BMP image (not supported)";
+    if (size >= 12 && starts_with(data, size, "RIFF", 4) && std::memcmp(data + 8, "WEBP", 4) == 0)
+        return "a WebP image (not supported)";
+    if (starts_with(data, size, "II*\0", 4) || starts_with(data, size, "MM\0*", 4))
+        return "a TIFF image (not supported)";
+    if (size >= 12 && std::memcmp(data + 4, "ftyp", 4) == 0)
+        return "an ISO-BMFF file (HEIC/AVIF/MP4; not supported)";
+    char hex[3 * 8 + 1] = {0};
+    for (size_t i = 0; i < size && i < 8; ++i)
+        std::snprintf(hex + 3 * i, sizeof hex - 3 * i, " %02x", data[i]);
+    return std::string("not a JPEG or PNG image (first bytes:") + hex + ")";
+}
+
+}  // namespace
+
+void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format) {
+    const std::string dims = std::to_string(width) + "x" + std::to_string(height);
+    if (width <= 0 || height <= 0)
+        throw Error(name + ": " + format + " header declares an empty image (" + dims + ")");
+    if (width > max_image_side || height > max_image_side || width * height > max_image_pixels)
+        throw Error(name + ": " + format + " image is too large (" + dims + "); the limit is " +
+                    std::to_string(max_image_side) + " pixels per side and " +
+                    std::to_string(max_image_pixels) + " pixels in all (corrupt header?)");
+}
+
+RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name) {
+    if (size == 0 || data == nullptr)
+        throw Error(name + ": empty file (0 bytes); expected a JPEG or PNG image");
+    // The same signatures PIL's JpegImagePlugin/PngImagePlugin accept.
+    if (starts_with(data, size, "\xff\xd8\xff", 3)) return decode_jpeg(data, size, name);
+    if (starts_with(data, size, "\x89PNG\r\n\x1a\n", 8)) return decode_png(data, size, name);
+    throw Error(name + ": " + describe_unknown(data, size) + "; supported formats: JPEG, PNG");
+}
+
+RgbImage decode_file(const std::string& path) {
+    struct FileCloser {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+    if (!f) throw Error(path + ": cannot open image file: " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fileno(f.get()), &st) != 0)
+        throw Error(path + ": cannot stat image file: " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not an image file");
+    if (int64_t(st.st_size) > max_file_bytes)
+        throw Error(path + ": file too large for an image (" + std::to_string(st.st_size) +
+                    " bytes)");
+    // Read until EOF rather than trusting st_size: pipes and /proc files report 0.
+    std::vector<uint8_t> bytes;
+    bytes.reserve(size_t(st.st_size));
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+        if (int64_t(bytes.size() + n) > max_file_bytes)
+            throw Error(path + ": file too large for an image");
+        bytes.insert(bytes.end(), buf, buf + n);
+    }
+    if (std::ferror(f.get())) throw Error(path + ": read error: " + std::strerror(errno));
+    return decode_memory(bytes.data(), bytes.size(), path);
+}
+
+Interp parse_interp(const std::string& s) {
+    if (s == "bicubic") return Interp::bicubic;
+    if (s == "bilinear") return Interp::bilinear;
+    if (s == "nearest") return Interp::nearest;
+    throw Error("unknown interpolation '" + s +
+                "': expected bicubic, bilinear or nearest (box, hamming, lanczos and random are "
+                "not supported)");
+}
+
+const char* interp_name(Interp i) {
+    switch (i) {
+        case Interp::nearest: return "nearest";
+        case Interp::bilinear: return "bilinear";
+        case Interp::bicubic: return "bicubic";
+    }
+    return "?";
+}
+
+}  // namespace vitrt::image

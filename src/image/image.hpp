@@ -1,0 +1,98 @@
+// Images: decoding (libjpeg-turbo, libpng) to 8-bit RGB exactly as PIL's
+// Image.open(...).convert("RGB"), PIL-exact resampling, and timm's eval transform (resize, centre
+// crop, scale, normalise).
+//
+// Reference: Debian 12's Pillow 9.4 (which links the same system libjpeg62-turbo), torchvision 0.14
+// and timm 1.0.x (transforms_imagenet_eval). What is matched, and to which tolerance, is written
+// down in docs/preprocessing.md; tests/test_image*.cpp check it against /usr/bin/python3.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vitrt::image {
+
+// Interleaved 8-bit RGB, row-major: pixels[(y * width + x) * 3 + c].
+struct RgbImage {
+    int width = 0;
+    int height = 0;
+    std::vector<uint8_t> pixels;
+};
+
+// Decoders refuse larger images before allocating anything: a corrupt or hostile header must not
+// make us allocate gigabytes (2^28 pixels is 768 MiB of RGB).
+inline constexpr int max_image_side = 32768;
+inline constexpr int64_t max_image_pixels = int64_t(1) << 28;
+
+// Throws vitrt::Error naming `name` when width x height is empty or over the limits above.
+void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format);
+
+// Decodes JPEG (grayscale, RGB, CMYK/YCCK incl. Adobe-inverted) or PNG (gray, gray+alpha,
+// palette, RGB, RGBA, 1/2/4/8/16-bit) to RGB as PIL's convert("RGB") does (alpha is dropped,
+// not composited). The format is found from the magic bytes, never from the name. Throws
+// vitrt::Error naming `name` for unreadable, truncated, oversized or unknown data.
+RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name);
+RgbImage decode_file(const std::string& path);
+
+// The format-specific halves of decode_memory (data must carry the right magic bytes).
+RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name);
+RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name);
+
+enum class Interp { nearest, bilinear, bicubic };
+Interp parse_interp(const std::string& s);  // "bicubic", "bilinear", "nearest"; Error otherwise
+const char* interp_name(Interp i);
+
+// PIL Image.resize(size, resample) for 8-bit RGB (no reducing_gap): separable, antialiased
+// filters with PIL's fixed-point coefficients and rounding, horizontal pass first. Nearest is
+// PIL's affine nearest-neighbour mapping, as Image.resize uses for NEAREST.
+RgbImage resize(const RgbImage& src, int out_width, int out_height, Interp interp);
+
+// The window [x0, x0 + width) x [y0, y0 + height) of resize(src, out_width, out_height, interp),
+// bit-identical to cropping the full result, without computing the rest.
+RgbImage resize_region(const RgbImage& src, int out_width, int out_height, Interp interp, int x0,
+                       int y0, int width, int height);
+
+// timm's eval preprocessing (timm.data.transforms_factory.transforms_imagenet_eval):
+//   crop_mode "center": square input: torchvision Resize(int): shorter side to
+//                       S = floor(size / crop_pct), longer side int(S * long / short);
+//                       non-square input: timm's ResizeKeepRatio (each side round(side / r),
+//                       r = min(h / floor(H / crop_pct), w / floor(W / crop_pct))), which timm
+//                       builds without passing the interpolation, so it is always bilinear there;
+//                       then torchvision CenterCrop (zero padding when the image is smaller);
+//   crop_mode "squash": resize to (floor(H / crop_pct), floor(W / crop_pct)), centre crop;
+//   crop_mode "border": longer side fitted (ResizeKeepRatio longest=1), then centre crop or pad
+//                       with round(255 * mean);
+//   then /255 and (x - mean) / std in float32, CHW.
+struct PreprocessConfig {
+    int input_height = 224;
+    int input_width = 224;
+    double crop_pct = 0.875;
+    std::string crop_mode = "center";
+    Interp interp = Interp::bicubic;
+    float mean[3] = {0.485f, 0.456f, 0.406f};
+    float std[3] = {0.229f, 0.224f, 0.225f};
+};
+
+// Geometry of the transform for one input size: resize, then pad, then crop.
+struct PreprocessPlan {
+    int resize_width = 0;  // PIL resize target (equal to the input size: no resampling)
+    int resize_height = 0;
+    Interp interp = Interp::bicubic;  // the filter actually used (see "center" above)
+    int pad_left = 0, pad_top = 0, pad_right = 0, pad_bottom = 0;
+    uint8_t pad_fill[3] = {0, 0, 0};
+    int crop_left = 0;  // in the padded image
+    int crop_top = 0;
+};
+
+// Throws vitrt::Error for an invalid config (sizes < 1, crop_pct <= 0, unknown crop_mode).
+PreprocessPlan plan_preprocess(int width, int height, const PreprocessConfig& cfg);
+
+// Resize + pad + crop: the 8-bit input_width x input_height image torchvision's ToTensor sees.
+RgbImage resize_and_crop(const RgbImage& img, const PreprocessConfig& cfg);
+
+// Writes 3 * input_height * input_width floats (CHW) to out.
+void preprocess(const RgbImage& img, const PreprocessConfig& cfg, float* out);
+
+}  // namespace vitrt::image

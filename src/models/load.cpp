@@ -1,0 +1,225 @@
+#include "models/load.hpp"
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "io/model_source.hpp"
+#include "models/vit.hpp"
+#include "models/vit_names.hpp"
+
+namespace fs = std::filesystem;
+
+namespace vitrt {
+namespace {
+
+std::string fmt_float(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+// The architecture name, from the most explicit source available.
+std::string architecture_name(const ModelSource& src, const LoadOptions& opts, std::vector<std::string>& notes) {
+    if (!opts.arch.empty()) return opts.arch;
+    if (src.config_kind == "timm" && src.config["architecture"].is_string()) return src.config["architecture"];
+    auto it = src.checkpoint.metadata.find("model");
+    if (it != src.checkpoint.metadata.end()) return it->second;
+    // A file or directory named after a timm model, e.g. vit_base_patch16_224.augreg_in21k.safetensors.
+    for (fs::path p = fs::path(src.checkpoint.path); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+        const std::string stem = p.filename().string();
+        if (lookup_timm_vit(stem.substr(0, stem.find('.')))) {
+            notes.push_back("architecture taken from the path name '" + stem + "'");
+            return stem.substr(0, stem.find('.'));
+        }
+        if (p.has_parent_path() && p.parent_path() == p) break;
+    }
+    return "";
+}
+
+nlohmann::json parse_kwargs(const std::string& s, const std::string& where) {
+    try {
+        return nlohmann::json::parse(s);
+    } catch (const std::exception& e) {
+        throw Error(where + ": metadata create_model_kwargs is not JSON: " + e.what());
+    }
+}
+
+image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optional<TimmVitEntry>& reg,
+                                        const ViTConfig& cfg, std::vector<std::string>& notes) {
+    image::PreprocessConfig p;
+    p.input_height = int(cfg.img_h);
+    p.input_width = int(cfg.img_w);
+    p.crop_pct = 0.9;  // timm's _cfg() defaults for ViTs: inception mean/std, bicubic
+    for (int i = 0; i < 3; ++i) p.mean[i] = p.std[i] = 0.5f;
+    bool known = false;
+    if (reg) {
+        p = reg->preprocess;
+        p.input_height = int(cfg.img_h);
+        p.input_width = int(cfg.img_w);
+        known = true;
+    }
+    auto read3 = [](const nlohmann::json& j, float out[3]) {
+        if (j.is_array() && j.size() == 3)
+            for (int i = 0; i < 3; ++i) out[i] = j[size_t(i)].get<float>();
+    };
+    if (src.config_kind == "timm" && src.config.contains("pretrained_cfg")) {
+        const auto& pc = src.config["pretrained_cfg"];
+        if (pc.contains("input_size") && pc["input_size"].is_array() && pc["input_size"].size() == 3) {
+            p.input_height = pc["input_size"][1].get<int>();
+            p.input_width = pc["input_size"][2].get<int>();
+        }
+        if (pc.contains("interpolation") && pc["interpolation"].is_string())
+            p.interp = image::parse_interp(pc["interpolation"].get<std::string>());
+        if (pc.contains("crop_pct") && pc["crop_pct"].is_number()) p.crop_pct = pc["crop_pct"].get<double>();
+        if (pc.contains("crop_mode") && pc["crop_mode"].is_string()) p.crop_mode = pc["crop_mode"].get<std::string>();
+        if (pc.contains("mean")) read3(pc["mean"], p.mean);
+        if (pc.contains("std")) read3(pc["std"], p.std);
+        known = true;
+    } else if (src.config_kind == "transformers" && src.preprocessor.is_object()) {
+        // ViTImageProcessor: resize straight to size (no crop), rescale, normalise.
+        const auto& pp = src.preprocessor;
+        p.crop_mode = "squash";
+        p.crop_pct = 1.0;
+        if (pp.contains("size")) {
+            const auto& sz = pp["size"];
+            if (sz.is_number()) p.input_height = p.input_width = sz.get<int>();
+            else if (sz.is_object() && sz.contains("height")) {
+                p.input_height = sz["height"].get<int>();
+                p.input_width = sz["width"].get<int>();
+            }
+        }
+        if (pp.contains("resample") && pp["resample"].is_number_integer()) {
+            const int r = pp["resample"].get<int>();  // PIL enum: 0 nearest, 2 bilinear, 3 bicubic
+            p.interp = r == 3 ? image::Interp::bicubic : r == 0 ? image::Interp::nearest : image::Interp::bilinear;
+        } else {
+            p.interp = image::Interp::bilinear;
+        }
+        if (pp.contains("image_mean")) read3(pp["image_mean"], p.mean);
+        if (pp.contains("image_std")) read3(pp["image_std"], p.std);
+        known = true;
+    } else if (src.config_kind == "transformers") {
+        p.crop_mode = "squash";
+        p.crop_pct = 1.0;
+        p.interp = image::Interp::bilinear;
+        known = true;
+    }
+    if (!known)
+        notes.push_back("no pretrained_cfg known for this checkpoint: using timm's ViT defaults (bicubic, crop_pct 0.9, "
+                        "mean = std = 0.5)");
+    return p;
+}
+
+std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
+    std::vector<std::string> labels;
+    const auto& c = src.config;
+    if (src.config_kind == "transformers" && c.contains("id2label") && c["id2label"].is_object() &&
+        int64_t(c["id2label"].size()) == classes) {
+        labels.resize(size_t(classes));
+        for (auto it = c["id2label"].begin(); it != c["id2label"].end(); ++it) {
+            const long i = std::strtol(it.key().c_str(), nullptr, 10);
+            if (i >= 0 && i < classes && it.value().is_string()) labels[size_t(i)] = it.value().get<std::string>();
+        }
+        // transformers' default "LABEL_0".. names carry no information.
+        if (!labels.empty() && labels[0] == "LABEL_0") labels.clear();
+    } else if (src.config_kind == "timm" && c.contains("label_names") && c["label_names"].is_array() &&
+               int64_t(c["label_names"].size()) == classes) {
+        for (const auto& l : c["label_names"]) labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
+    }
+    return labels;
+}
+
+bool looks_like_fastvit(const Checkpoint& c) {
+    for (const auto& [k, v] : c.tensors)
+        if (k.rfind("stem.0.", 0) == 0 || k.rfind("stages.0.", 0) == 0) return true;
+    return false;
+}
+
+LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
+    const Checkpoint& ck = src.checkpoint;
+    ViTHints hints;
+    hints.name = architecture_name(src, opts, hints.notes);
+    const VitNaming naming = detect_vit_naming(ck);
+    if (src.config_kind == "timm") {
+        if (src.config.contains("model_args") && src.config["model_args"].is_object()) hints.model_args = src.config["model_args"];
+        if (src.config.contains("global_pool") && src.config["global_pool"].is_string())
+            hints.global_pool = src.config["global_pool"];
+    }
+    auto kw = ck.metadata.find("create_model_kwargs");
+    if (kw != ck.metadata.end()) {
+        const nlohmann::json kwargs = parse_kwargs(kw->second, ck.path);
+        check(kwargs.is_object(), ck.path + ": metadata create_model_kwargs must be a JSON object");
+        for (auto it = kwargs.begin(); it != kwargs.end(); ++it) hints.model_args[it.key()] = it.value();
+    }
+    if (src.config_kind == "transformers") {
+        const auto& c = src.config;
+        if (c.contains("num_attention_heads")) hints.model_args["num_heads"] = c["num_attention_heads"];
+        if (c.contains("layer_norm_eps") && c["layer_norm_eps"].is_number()) hints.eps = c["layer_norm_eps"].get<float>();
+        if (c.contains("hidden_act") && c["hidden_act"].is_string())
+            check(c["hidden_act"] == "gelu", ck.path + ": hidden_act '" + c["hidden_act"].get<std::string>() +
+                                                 "' is not supported (gelu)");
+        if (c.contains("image_size") && c["image_size"].is_number_integer()) hints.model_args["img_size"] = c["image_size"];
+    } else if (naming == VitNaming::transformers) {
+        hints.eps = 1e-12f;  // transformers' ViTConfig default
+        hints.notes.push_back("transformers naming without config.json: layer_norm_eps 1e-12 assumed");
+    }
+    if (naming == VitNaming::google_npz) {
+        const std::string q = "Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel";
+        if (ck.has(q) && ck.get(q).view.rank() == 3) hints.model_args["num_heads"] = ck.get(q).view.dim(1);
+    }
+
+    const auto tensors = vit_tensors_as_timm(ck, naming);
+    std::map<std::string, Shape> shapes;
+    for (const auto& [k, v] : tensors) shapes[k] = v.view.shape;
+    const ViTConfig cfg = resolve_vit_config(shapes, hints);
+    const auto reg = hints.name.empty() ? std::nullopt : lookup_timm_vit(hints.name);
+
+    LoadedModel out;
+    out.preprocess = preprocess_from(src, reg, cfg, hints.notes);
+    if (opts.image_size > 0) out.preprocess.input_height = out.preprocess.input_width = opts.image_size;
+    out.labels = labels_from(src, cfg.num_classes);
+
+    ModelDescription d;
+    d.family = "vit";
+    d.architecture = cfg.name.empty() ? "ViT (unnamed)" : cfg.name;
+    d.source_format = std::string(vit_naming_name(naming)) + " " + ck.format;
+    for (const auto& [k, v] : ck.tensors) d.parameters += v.view.numel();
+    std::set<std::string> dtypes;
+    for (const auto& [k, v] : ck.tensors) dtypes.insert(dtype_name(v.view.dtype));
+    for (const auto& t : dtypes) d.storage_dtype += (d.storage_dtype.empty() ? "" : "+") + t;
+    const int64_t gh = out.preprocess.input_height / cfg.patch, gw = out.preprocess.input_width / cfg.patch;
+    d.fields = {
+        {"embed_dim", std::to_string(cfg.embed_dim)},
+        {"depth", std::to_string(cfg.depth)},
+        {"heads", std::to_string(cfg.heads) + " x " + std::to_string(cfg.head_dim())},
+        {"mlp_hidden", std::to_string(cfg.mlp_hidden)},
+        {"patch", std::to_string(cfg.patch)},
+        {"checkpoint_resolution", std::to_string(cfg.img_h) + "x" + std::to_string(cfg.img_w)},
+        {"resolution", std::to_string(out.preprocess.input_height) + "x" + std::to_string(out.preprocess.input_width)},
+        {"tokens", std::to_string(gh * gw + cfg.num_prefix_tokens()) + " (" + std::to_string(gh) + "x" +
+                       std::to_string(gw) + " patches + " + std::to_string(cfg.num_prefix_tokens()) + " prefix)"},
+        {"prefix_tokens", std::string(cfg.class_token ? "cls " : "") + (cfg.dist_token ? "dist " : "") +
+                              (cfg.reg_tokens ? std::to_string(cfg.reg_tokens) + " reg" : "")},
+        {"pos_embed", cfg.no_embed_class ? "patches only (no_embed_class)" : "prefix + patches"},
+        {"qkv_bias", cfg.qkv_bias ? "yes" : "no"},
+        {"layer_scale", cfg.layer_scale ? "yes" : "no"},
+        {"pooling", cfg.global_pool + (cfg.dist_token ? " (cls + dist heads averaged)" : "")},
+        {"norms", std::string(cfg.pre_norm ? "norm_pre " : "") + (cfg.final_norm ? "norm " : "") + (cfg.fc_norm ? "fc_norm" : "")},
+        {"layernorm_eps", fmt_float(cfg.eps)},
+        {"classes", cfg.num_classes ? std::to_string(cfg.num_classes) : "none (features out)"},
+    };
+    d.notes = hints.notes;
+    out.model = make_vit(cfg, tensors, ops, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    return out;
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& path, Ops& ops, const LoadOptions& opts) {
+    ModelSource src = open_model_source(path);
+    if (looks_like_fastvit(src.checkpoint))
+        throw Error(path + ": FastViT checkpoints are not supported yet");
+    return load_vit(src, ops, opts);
+}
+
+}  // namespace vitrt

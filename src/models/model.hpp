@@ -1,0 +1,53 @@
+// The backend-neutral model interface the engine drives, and what a model reports about itself.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/arena.hpp"
+#include "core/tensor.hpp"
+#include "image/image.hpp"
+#include "models/ops.hpp"
+
+namespace vitrt {
+
+// Everything `vitrt info` prints, as ordered key/value pairs.
+struct ModelDescription {
+    std::string family;        // "vit", "fastvit"
+    std::string architecture;  // timm name when known, else a description
+    std::vector<std::pair<std::string, std::string>> fields;
+    int64_t parameters = 0;
+    std::string storage_dtype;  // dtype of the checkpoint's tensors
+    std::string source_format;  // "timm safetensors", "hf transformers", "google npz", ...
+    std::vector<std::string> notes;  // load-time decisions (resampled pos embed, folded BNs, ...)
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+    virtual const ModelDescription& description() const = 0;
+    virtual int num_classes() const = 0;  // or the feature width when there is no head
+    virtual int input_height() const = 0;
+    virtual int input_width() const = 0;
+
+    // Takes the activation buffers for `batch` images from the arena; when the arena is planning,
+    // returns right after (the dry run that sizes it). input: [B, 3, H, W], logits: [B, classes].
+    virtual void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits) = 0;
+};
+
+// A loaded checkpoint, resolved: the model (weights prepared for `ops`), its preprocessing and
+// class labels (empty when the checkpoint has none: the engine falls back to ImageNet names).
+struct LoadedModel {
+    std::unique_ptr<Model> model;
+    image::PreprocessConfig preprocess;
+    std::vector<std::string> labels;
+};
+
+struct LoadOptions {
+    int image_size = 0;  // 0 = the checkpoint's resolution; else square resolution to run at
+    std::string arch;    // optional timm architecture name overriding what the checkpoint says
+};
+
+}  // namespace vitrt

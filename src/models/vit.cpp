@@ -1,0 +1,279 @@
+// ViT forward over the Ops interface. Reference: timm/models/vision_transformer.py (v1.0),
+// VisionTransformer.forward_features / forward_head in eval mode:
+//   x = patch_embed(img); x = _pos_embed(x); x = norm_pre(x)
+//   for blk: x = x + ls1(attn(norm1(x))); x = x + ls2(mlp(norm2(x)))
+//   x = norm(x); x = pool(x); x = fc_norm(x); logits = head(x)
+#include "models/vit.hpp"
+
+#include <cmath>
+#include <algorithm>
+#include <set>
+
+namespace vitrt {
+namespace {
+
+struct Block {
+    Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b, ls1;
+    Tensor norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b, ls2;
+};
+
+class ViT final : public Model {
+public:
+    ViT(const ViTConfig& cfg, const std::map<std::string, HostTensor>& tensors, Ops& ops, int64_t img_h,
+        int64_t img_w, ModelDescription desc)
+        : cfg_(cfg), tensors_(tensors), ops_(ops), img_h_(img_h), img_w_(img_w), desc_(std::move(desc)) {
+        check(img_h % cfg.patch == 0 && img_w % cfg.patch == 0,
+              "image size " + std::to_string(img_h) + "x" + std::to_string(img_w) +
+                  " is not a multiple of the patch size " + std::to_string(cfg.patch));
+        grid_h_ = img_h / cfg.patch;
+        grid_w_ = img_w / cfg.patch;
+        load_weights();
+        check_all_used();
+    }
+
+    const ModelDescription& description() const override { return desc_; }
+    int num_classes() const override { return int(cfg_.num_classes ? cfg_.num_classes : cfg_.embed_dim); }
+    int input_height() const override { return int(img_h_); }
+    int input_width() const override { return int(img_w_); }
+
+    void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits) override {
+        const int64_t B = input.dim(0), D = cfg_.embed_dim, N = grid_h_ * grid_w_;
+        const int64_t Pf = cfg_.num_prefix_tokens(), T = Pf + N, P = cfg_.patch;
+        const int64_t n_pool = cfg_.global_pool == "token" && cfg_.dist_token ? 2 : 1;
+        Tensor cols = arena.take({B * N, cfg_.in_chans * P * P});
+        Tensor patches = arena.take({B, N, D});
+        Tensor x = arena.take({B, T, D});
+        Tensor h = arena.take({B, T, D});
+        Tensor qkv = arena.take({B, T, 3 * D});
+        Tensor att = arena.take({B, T, D});
+        Tensor mlp = arena.take({B * T, cfg_.mlp_hidden});
+        Tensor pooled = arena.take({n_pool, B, D});
+        Tensor pooled_n = arena.take({n_pool, B, D});
+        if (arena.planning()) return;
+
+        ops.patchify(input, int(P), cols);
+        LinearOpts pe;
+        pe.bias = cfg_.patch_bias ? &patch_b_ : nullptr;
+        ops.linear(cols, patch_w_, flat(patches, D), pe);
+        ops.assemble_tokens(patches, Pf ? &prefix_ : nullptr, pos_, cfg_.no_embed_class, x);
+        if (cfg_.pre_norm) ops.layernorm(x, norm_pre_w_, norm_pre_b_, cfg_.eps, x);
+
+        const float scale = float(1.0 / std::sqrt(double(cfg_.head_dim())));
+        for (const Block& b : blocks_) {
+            ops.layernorm(x, b.norm1_w, b.norm1_b, cfg_.eps, h);
+            LinearOpts o_qkv;
+            o_qkv.bias = cfg_.qkv_bias ? &b.qkv_b : nullptr;
+            ops.linear(flat(h, D), b.qkv_w, flat(qkv, 3 * D), o_qkv);
+            ops.attention(qkv, int(cfg_.heads), scale, att);
+            LinearOpts o_proj;
+            o_proj.bias = &b.proj_b;
+            o_proj.scale = cfg_.layer_scale ? &b.ls1 : nullptr;
+            o_proj.residual = &x;
+            ops.linear(flat(att, D), b.proj_w, flat(x, D), o_proj);
+            ops.layernorm(x, b.norm2_w, b.norm2_b, cfg_.eps, h);
+            LinearOpts o_fc1;
+            o_fc1.bias = &b.fc1_b;
+            o_fc1.act = Activation::gelu_erf;
+            ops.linear(flat(h, D), b.fc1_w, mlp, o_fc1);
+            LinearOpts o_fc2;
+            o_fc2.bias = &b.fc2_b;
+            o_fc2.scale = cfg_.layer_scale ? &b.ls2 : nullptr;
+            o_fc2.residual = &x;
+            ops.linear(mlp, b.fc2_w, flat(x, D), o_fc2);
+        }
+
+        // Pooling. LayerNorm is per token, so for token pooling the final norm runs on the pooled
+        // token(s) only; average pooling needs it on every token first.
+        if (cfg_.global_pool == "avg") {
+            if (cfg_.final_norm) ops.layernorm(x, norm_w_, norm_b_, cfg_.eps, x);
+            ops.pool_tokens(x, int(Pf), int(N), slice(pooled, 0, B, D));
+            if (cfg_.fc_norm) ops.layernorm(slice(pooled, 0, B, D), fc_norm_w_, fc_norm_b_, cfg_.eps, slice(pooled_n, 0, B, D));
+            else pooled_n = pooled;
+        } else {
+            for (int64_t i = 0; i < n_pool; ++i) {
+                ops.pool_tokens(x, int(i), 1, slice(pooled, i, B, D));
+                if (cfg_.final_norm)
+                    ops.layernorm(slice(pooled, i, B, D), norm_w_, norm_b_, cfg_.eps, slice(pooled_n, i, B, D));
+                else
+                    pooled_n = pooled;
+            }
+            if (cfg_.fc_norm) ops.layernorm(pooled_n, fc_norm_w_, fc_norm_b_, cfg_.eps, pooled_n);
+        }
+
+        if (!cfg_.num_classes) {  // feature extractor: pre-logits out
+            ops.upload(logits.data, pooled_n.data, size_t(B * D) * 4);
+            return;
+        }
+        LinearOpts o_head;
+        o_head.bias = &head_b_;
+        ops.linear(slice(pooled_n, 0, B, D), head_w_, logits, o_head);
+        if (n_pool == 2) {  // DeiT distilled: (head(cls) + head_dist(dist)) / 2, halves folded at load
+            LinearOpts o_dist;
+            o_dist.bias = &head_dist_b_;
+            o_dist.residual = &logits;
+            ops.linear(slice(pooled_n, 1, B, D), head_dist_w_, logits, o_dist);
+        }
+    }
+
+private:
+    static Tensor flat(const Tensor& t, int64_t cols) {
+        Tensor r = t;
+        r.shape = {t.numel() / cols, cols};
+        return r;
+    }
+    static Tensor slice(const Tensor& t, int64_t i, int64_t rows, int64_t cols) {
+        Tensor r = t;
+        r.shape = {rows, cols};
+        r.data = static_cast<char*>(t.data) + size_t(i * rows * cols) * dtype_size(t.dtype);
+        return r;
+    }
+
+    const HostTensor& need(const std::string& name, const Shape& shape) {
+        auto it = tensors_.find(name);
+        check(it != tensors_.end(), "checkpoint is missing tensor '" + name + "' (expected shape " +
+                                        shape_str(shape) + " for " + describe_arch() + ")");
+        check(it->second.view.shape == shape, "tensor '" + name + "' has shape " + shape_str(it->second.view.shape) +
+                                                  ", expected " + shape_str(shape) + " for " + describe_arch());
+        used_.insert(name);
+        return it->second;
+    }
+    std::string describe_arch() const {
+        return (cfg_.name.empty() ? std::string("ViT") : cfg_.name) + " (D=" + std::to_string(cfg_.embed_dim) +
+               ", depth=" + std::to_string(cfg_.depth) + ", mlp=" + std::to_string(cfg_.mlp_hidden) + ")";
+    }
+    Tensor param(const std::string& name, const Shape& shape) { return ops_.prepare_weight(need(name, shape), WeightRole::param); }
+    Tensor linear_w(const std::string& name, const Shape& shape) {
+        return ops_.prepare_weight(need(name, shape), WeightRole::linear);
+    }
+    // A host tensor scaled by s (used to fold DeiT's head average into the head weights).
+    Tensor scaled(const std::string& name, const Shape& shape, float s, WeightRole role) {
+        HostTensor f = to_f32(need(name, shape));
+        HostTensor c = HostTensor::zeros_f32(shape);
+        for (int64_t i = 0; i < c.view.numel(); ++i) c.mutable_f32()[i] = f.f32()[i] * s;
+        return ops_.prepare_weight(c, role);
+    }
+
+    void load_weights() {
+        const int64_t D = cfg_.embed_dim, C = cfg_.in_chans, P = cfg_.patch, H = cfg_.mlp_hidden;
+        {
+            HostTensor w = need("patch_embed.proj.weight", {D, C, P, P});
+            w.view.shape = {D, C * P * P};  // conv over non-overlapping patches == one GEMM
+            patch_w_ = ops_.prepare_weight(w, WeightRole::linear);
+            if (cfg_.patch_bias) patch_b_ = param("patch_embed.proj.bias", {D});
+        }
+        // Prefix tokens in timm's order: cls, dist, registers.
+        const int64_t Pf = cfg_.num_prefix_tokens();
+        if (Pf) {
+            HostTensor pre = HostTensor::zeros_f32({Pf, D});
+            int64_t row = 0;
+            auto put = [&](const std::string& name, int64_t rows) {
+                HostTensor t = to_f32(need(name, {1, rows, D}));
+                std::copy(t.f32(), t.f32() + rows * D, pre.mutable_f32() + row * D);
+                row += rows;
+            };
+            if (cfg_.class_token) put("cls_token", 1);
+            if (cfg_.dist_token) put("dist_token", 1);
+            if (cfg_.reg_tokens) put("reg_token", cfg_.reg_tokens);
+            prefix_ = ops_.prepare_weight(pre, WeightRole::param);
+        }
+        load_pos_embed();
+        if (cfg_.pre_norm) {
+            norm_pre_w_ = param("norm_pre.weight", {D});
+            norm_pre_b_ = param("norm_pre.bias", {D});
+        }
+        for (int64_t i = 0; i < cfg_.depth; ++i) {
+            const std::string p = "blocks." + std::to_string(i) + ".";
+            Block b;
+            b.norm1_w = param(p + "norm1.weight", {D});
+            b.norm1_b = param(p + "norm1.bias", {D});
+            b.qkv_w = linear_w(p + "attn.qkv.weight", {3 * D, D});
+            if (cfg_.qkv_bias) b.qkv_b = param(p + "attn.qkv.bias", {3 * D});
+            b.proj_w = linear_w(p + "attn.proj.weight", {D, D});
+            b.proj_b = param(p + "attn.proj.bias", {D});
+            b.norm2_w = param(p + "norm2.weight", {D});
+            b.norm2_b = param(p + "norm2.bias", {D});
+            b.fc1_w = linear_w(p + "mlp.fc1.weight", {H, D});
+            b.fc1_b = param(p + "mlp.fc1.bias", {H});
+            b.fc2_w = linear_w(p + "mlp.fc2.weight", {D, H});
+            b.fc2_b = param(p + "mlp.fc2.bias", {D});
+            if (cfg_.layer_scale) {
+                b.ls1 = param(p + "ls1.gamma", {D});
+                b.ls2 = param(p + "ls2.gamma", {D});
+            }
+            blocks_.push_back(std::move(b));
+        }
+        if (cfg_.final_norm) {
+            norm_w_ = param("norm.weight", {D});
+            norm_b_ = param("norm.bias", {D});
+        }
+        if (cfg_.fc_norm) {
+            fc_norm_w_ = param("fc_norm.weight", {D});
+            fc_norm_b_ = param("fc_norm.bias", {D});
+        }
+        if (cfg_.num_classes) {
+            const int64_t K = cfg_.num_classes;
+            const bool distilled = cfg_.global_pool == "token" && cfg_.dist_token;
+            const float s = distilled ? 0.5f : 1.0f;  // exact: a power of two
+            head_w_ = scaled("head.weight", {K, D}, s, WeightRole::linear);
+            head_b_ = scaled("head.bias", {K}, s, WeightRole::param);
+            if (distilled) {
+                head_dist_w_ = scaled("head_dist.weight", {K, D}, s, WeightRole::linear);
+                head_dist_b_ = scaled("head_dist.bias", {K}, s, WeightRole::param);
+            }
+        }
+    }
+
+    void load_pos_embed() {
+        const int64_t D = cfg_.embed_dim;
+        const int64_t Pf = cfg_.no_embed_class ? 0 : cfg_.num_prefix_tokens();
+        const int64_t gh = cfg_.img_h / cfg_.patch, gw = cfg_.img_w / cfg_.patch;
+        HostTensor pos = to_f32(need("pos_embed", {1, Pf + gh * gw, D}));
+        if (gh == grid_h_ && gw == grid_w_) {
+            pos.view.shape = {Pf + gh * gw, D};
+            pos_ = ops_.prepare_weight(pos, WeightRole::param);
+            return;
+        }
+        std::vector<float> grid = resample_pos_embed_bicubic(pos.f32() + Pf * D, gh, gw, D, grid_h_, grid_w_);
+        HostTensor r = HostTensor::zeros_f32({Pf + grid_h_ * grid_w_, D});
+        std::copy(pos.f32(), pos.f32() + Pf * D, r.mutable_f32());
+        std::copy(grid.begin(), grid.end(), r.mutable_f32() + Pf * D);
+        pos_ = ops_.prepare_weight(r, WeightRole::param);
+        desc_.notes.push_back("position embedding resampled (bicubic) from " + std::to_string(gh) + "x" +
+                              std::to_string(gw) + " to " + std::to_string(grid_h_) + "x" + std::to_string(grid_w_) +
+                              " patches");
+    }
+
+    void check_all_used() {
+        std::string unused;
+        int n = 0;
+        for (const auto& [name, t] : tensors_)
+            if (!used_.count(name)) {
+                if (n < 12) unused += (n ? ", " : "") + name;
+                ++n;
+            }
+        check(n == 0, std::to_string(n) + " checkpoint tensor(s) are not used by " + describe_arch() + ": " + unused +
+                          (n > 12 ? ", ..." : "") +
+                          "; the checkpoint has a feature vitrt does not implement, or the architecture was "
+                          "mis-detected (pass --arch NAME)");
+    }
+
+    ViTConfig cfg_;
+    const std::map<std::string, HostTensor>& tensors_;
+    Ops& ops_;
+    int64_t img_h_, img_w_, grid_h_ = 0, grid_w_ = 0;
+    ModelDescription desc_;
+    std::set<std::string> used_;
+
+    Tensor patch_w_, patch_b_, prefix_, pos_, norm_pre_w_, norm_pre_b_;
+    std::vector<Block> blocks_;
+    Tensor norm_w_, norm_b_, fc_norm_w_, fc_norm_b_, head_w_, head_b_, head_dist_w_, head_dist_b_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_vit(const ViTConfig& cfg, const std::map<std::string, HostTensor>& tensors, Ops& ops,
+                                int64_t image_h, int64_t image_w, ModelDescription desc) {
+    return std::make_unique<ViT>(cfg, tensors, ops, image_h, image_w, std::move(desc));
+}
+
+}  // namespace vitrt

@@ -1,0 +1,23 @@
+// ViT / DeiT (Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021; Touvron et al.,
+// "Training data-efficient image transformers", ICML 2021), matching timm's VisionTransformer and
+// VisionTransformerDistilled (timm/models/vision_transformer.py, deit.py) in eval mode.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "models/model.hpp"
+#include "models/vit_config.hpp"
+#include "models/pos_embed.hpp"
+
+namespace vitrt {
+
+// tensors: timm-named host tensors (any supported dtype). Every tensor the config needs must be
+// there with the right shape, and every tensor must be used: otherwise vitrt::Error lists them.
+// image_h/w: resolution to run at; the position embedding is resampled (bicubic, as timm's
+// resample_abs_pos_embed) when it differs from the checkpoint's.
+std::unique_ptr<Model> make_vit(const ViTConfig& cfg, const std::map<std::string, HostTensor>& tensors,
+                                Ops& ops, int64_t image_h, int64_t image_w, ModelDescription desc);
+
+}  // namespace vitrt

@@ -1,0 +1,163 @@
+// Every op of every fast backend against the reference backend (scalar, double accumulation),
+// on odd shapes (197 and 577 tokens, batch 1 and 19, widths that are not multiples of 16).
+//
+// Tolerance: |fast - ref| <= 2e-5 * (1 + |ref|) for data movement and norms, and
+// <= 1e-5 * sqrt(K) * (1 + |ref|) for dot-product ops of length K: f32 accumulation in a
+// different order than the double reference, inputs O(1).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "backends/ref/ref_ops.hpp"
+#include "engine/backend_factory.hpp"
+
+namespace vitrt {
+namespace {
+
+struct Buf {
+    HostTensor host;
+    Tensor t() const { return host.view; }
+};
+
+Buf randn(const Shape& s, uint32_t seed, float scale = 1.f) {
+    Buf b{HostTensor::zeros_f32(s)};
+    std::mt19937 g(seed);
+    std::normal_distribution<float> n(0.f, scale);
+    for (int64_t i = 0; i < b.host.view.numel(); ++i) b.host.mutable_f32()[i] = n(g);
+    return b;
+}
+Buf zeros(const Shape& s) { return Buf{HostTensor::zeros_f32(s)}; }
+
+void expect_close(const Buf& fast, const Buf& ref, double tol, const std::string& what) {
+    ASSERT_EQ(fast.host.view.numel(), ref.host.view.numel());
+    double worst = 0;
+    int64_t at = -1;
+    for (int64_t i = 0; i < ref.host.view.numel(); ++i) {
+        const double r = ref.host.f32()[i], f = fast.host.f32()[i];
+        const double err = std::fabs(f - r) / (1.0 + std::fabs(r));
+        if (!(err <= worst)) {
+            worst = err;
+            at = i;
+        }
+    }
+    EXPECT_LE(worst, tol) << what << ": worst relative error at " << at;
+}
+
+class BackendOps : public ::testing::TestWithParam<std::string> {
+protected:
+    std::unique_ptr<Ops> fast = make_backend(GetParam(), 0);
+    std::unique_ptr<Ops> ref = make_ref_ops();
+};
+
+TEST_P(BackendOps, LinearWithEveryFusion) {
+    struct Case {
+        int64_t M, K, N;
+    };
+    for (const Case c : {Case{197, 192, 576}, Case{19 * 197, 64, 100}, Case{577, 768, 3072}, Case{1, 768, 1000},
+                         Case{3, 17, 5}}) {
+        for (int variant = 0; variant < 4; ++variant) {
+            Buf x = randn({c.M, c.K}, 1), w = randn({c.N, c.K}, 2, 1.f / std::sqrt(float(c.K)));
+            Buf bias = randn({c.N}, 3), scale = randn({c.N}, 4), res = randn({c.M, c.N}, 5);
+            LinearOpts o;
+            if (variant >= 1) o.bias = &bias.host.view;
+            if (variant == 1 || variant == 3) o.act = Activation::gelu_erf;
+            if (variant >= 2) o.scale = &scale.host.view;
+            Buf yr = zeros({c.M, c.N}), yf = zeros({c.M, c.N});
+            if (variant >= 2) {  // residual in place, as the models use it
+                yr = randn({c.M, c.N}, 5);
+                yf = randn({c.M, c.N}, 5);
+            }
+            LinearOpts of = o, orf = o;
+            if (variant >= 2) {
+                of.residual = &yf.host.view;
+                orf.residual = &yr.host.view;
+            }
+            Tensor wr = ref->prepare_weight(w.host, WeightRole::linear);
+            Tensor wf = fast->prepare_weight(w.host, WeightRole::linear);
+            ref->linear(x.t(), wr, yr.t(), orf);
+            fast->linear(x.t(), wf, yf.t(), of);
+            expect_close(yf, yr, 1e-5 * std::sqrt(double(c.K)),
+                         "linear M=" + std::to_string(c.M) + " K=" + std::to_string(c.K) + " N=" + std::to_string(c.N) +
+                             " variant " + std::to_string(variant));
+        }
+    }
+}
+
+TEST_P(BackendOps, LinearResidualFromAnotherBuffer) {
+    Buf x = randn({19, 33}, 1), w = randn({7, 33}, 2), res = randn({19, 7}, 3);
+    LinearOpts o;
+    o.residual = &res.host.view;
+    Buf yr = zeros({19, 7}), yf = zeros({19, 7});
+    ref->linear(x.t(), ref->prepare_weight(w.host, WeightRole::linear), yr.t(), o);
+    fast->linear(x.t(), fast->prepare_weight(w.host, WeightRole::linear), yf.t(), o);
+    expect_close(yf, yr, 1e-5 * std::sqrt(33.0), "linear residual");
+}
+
+TEST_P(BackendOps, LayerNorm) {
+    for (const Shape s : {Shape{1, 197, 192}, Shape{19, 577, 64}, Shape{5, 1000}, Shape{2, 3, 7}}) {
+        Buf x = randn(s, 7, 3.f), g = randn({s.back()}, 8), b = randn({s.back()}, 9);
+        x.host.mutable_f32()[0] += 50.f;  // an outlier, as real activations have
+        Buf yr = zeros(s), yf = zeros(s);
+        ref->layernorm(x.t(), g.t(), b.t(), 1e-6f, yr.t());
+        fast->layernorm(x.t(), g.t(), b.t(), 1e-6f, yf.t());
+        expect_close(yf, yr, 2e-5, "layernorm " + shape_str(s));
+        // In place.
+        fast->layernorm(x.t(), g.t(), b.t(), 1e-6f, x.t());
+        expect_close(x, yr, 2e-5, "layernorm in place " + shape_str(s));
+    }
+}
+
+TEST_P(BackendOps, Attention) {
+    struct Case {
+        int64_t B, T, heads, hd;
+    };
+    for (const Case c : {Case{1, 197, 3, 64}, Case{19, 197, 3, 64}, Case{1, 577, 12, 64}, Case{2, 257, 16, 80},
+                         Case{3, 50, 8, 32}, Case{1, 5, 1, 7}}) {
+        const int64_t D = c.heads * c.hd;
+        Buf qkv = randn({c.B, c.T, 3 * D}, 11, 1.5f);
+        Buf yr = zeros({c.B, c.T, D}), yf = zeros({c.B, c.T, D});
+        const float scale = float(1.0 / std::sqrt(double(c.hd)));
+        ref->attention(qkv.t(), int(c.heads), scale, yr.t());
+        fast->attention(qkv.t(), int(c.heads), scale, yf.t());
+        expect_close(yf, yr, 1e-5 * std::sqrt(double(c.T + c.hd)),
+                     "attention B=" + std::to_string(c.B) + " T=" + std::to_string(c.T));
+    }
+}
+
+TEST_P(BackendOps, PatchifyAssemblePool) {
+    for (const auto& [B, P, H, W] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 16, 224, 224},
+                                     {19, 14, 28, 42}, {2, 32, 64, 96}, {1, 8, 24, 16}}) {
+        Buf img = randn({B, 3, H, W}, 21);
+        const int64_t N = (H / P) * (W / P), F = 3 * P * P;
+        Buf cr = zeros({B, N, F}), cf = zeros({B, N, F});
+        ref->patchify(img.t(), int(P), cr.t());
+        fast->patchify(img.t(), int(P), cf.t());
+        expect_close(cf, cr, 0, "patchify");
+    }
+    const int64_t B = 19, N = 196, D = 40;
+    for (int64_t Pf : {0, 1, 2, 5}) {
+        for (bool skip : {false, true}) {
+            Buf patches = randn({B, N, D}, 31), prefix = randn({std::max<int64_t>(Pf, 1), D}, 32);
+            Buf pos = randn({(skip ? 0 : Pf) + N, D}, 33);
+            Buf yr = zeros({B, Pf + N, D}), yf = zeros({B, Pf + N, D});
+            Tensor pre = prefix.t();
+            pre.shape = {Pf, D};
+            ref->assemble_tokens(patches.t(), Pf ? &pre : nullptr, pos.t(), skip, yr.t());
+            fast->assemble_tokens(patches.t(), Pf ? &pre : nullptr, pos.t(), skip, yf.t());
+            expect_close(yf, yr, 0, "assemble_tokens Pf=" + std::to_string(Pf));
+        }
+    }
+    Buf x = randn({B, 197, D}, 41);
+    for (auto [first, count] : {std::pair<int, int>{0, 1}, {1, 1}, {1, 196}, {0, 197}}) {
+        Buf yr = zeros({B, D}), yf = zeros({B, D});
+        ref->pool_tokens(x.t(), first, count, yr.t());
+        fast->pool_tokens(x.t(), first, count, yf.t());
+        expect_close(yf, yr, 2e-6, "pool_tokens");
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpu, BackendOps, ::testing::Values("cpu"));
+
+}  // namespace
+}  // namespace vitrt
