@@ -3,7 +3,6 @@
 // inputs, the outputs are always judged against PIL or fixed expectations.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <jpeglib.h>
 #include <zlib.h>
 

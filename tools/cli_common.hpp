@@ -27,5 +27,6 @@ int run_classify(CLI::App& app);
 void add_classify(CLI::App& root);
 void add_info(CLI::App& root);
 void add_forward(CLI::App& root);
+void add_bench(CLI::App& root);
 
 }  // namespace vitrt::cli

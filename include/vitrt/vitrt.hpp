@@ -34,6 +34,7 @@ struct ModelInfo {
     std::string source_format;
     std::string storage_dtype;
     long long parameters = 0;
+    double flops = 0;              // per image at the running resolution
     std::vector<std::pair<std::string, std::string>> fields;      // dims, depth, heads, ...
     std::vector<std::pair<std::string, std::string>> preprocess;  // what preprocess_file() applies
     std::vector<std::string> notes;                               // load-time decisions

@@ -78,9 +78,10 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     info.source_format = d.source_format;
     info.storage_dtype = d.storage_dtype;
     info.parameters = d.parameters;
+    info.flops = d.flops;
     info.fields = d.fields;
     info.notes = d.notes;
-    info.backend = impl->ops->name();
+    info.backend = impl->ops->details();
     const image::PreprocessConfig& p = impl->loaded.preprocess;
     auto f3 = [](const float v[3]) {
         std::ostringstream s;

@@ -208,6 +208,13 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
         {"layernorm_eps", fmt_float(cfg.eps)},
         {"classes", cfg.num_classes ? std::to_string(cfg.num_classes) : "none (features out)"},
     };
+    {
+        const double T = double(gh * gw + cfg.num_prefix_tokens()), D = double(cfg.embed_dim), H = double(cfg.mlp_hidden);
+        const double patch_k = double(cfg.in_chans * cfg.patch * cfg.patch);
+        d.flops = 2.0 * double(gh * gw) * D * patch_k +
+                  double(cfg.depth) * (2.0 * T * (4.0 * D * D + 2.0 * D * H) + 4.0 * T * T * D) +
+                  2.0 * D * double(cfg.num_classes) * (cfg.dist_token ? 2 : 1);
+    }
     d.notes = hints.notes;
     out.model = make_vit(cfg, tensors, ops, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
     return out;

@@ -19,6 +19,7 @@ struct ModelDescription {
     std::string architecture;  // timm name when known, else a description
     std::vector<std::pair<std::string, std::string>> fields;
     int64_t parameters = 0;
+    double flops = 0;            // per image, multiply-add = 2 (GEMMs and attention)
     std::string storage_dtype;  // dtype of the checkpoint's tensors
     std::string source_format;  // "timm safetensors", "hf transformers", "google npz", ...
     std::vector<std::string> notes;  // load-time decisions (resampled pos embed, folded BNs, ...)

@@ -35,6 +35,8 @@ class Ops {
 public:
     virtual ~Ops() = default;
     virtual std::string name() const = 0;
+    // One line for logs and benchmark stamps: library versions, ISA, threads.
+    virtual std::string details() const { return name(); }
 
     // --- load time ---------------------------------------------------------------------------
     // Converts a host f32/f16/bf16 tensor into this backend's form. Called once per weight.

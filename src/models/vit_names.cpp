@@ -115,6 +115,49 @@ std::map<std::string, HostTensor> from_transformers(const Checkpoint& c, const s
     return out;
 }
 
+std::map<std::string, HostTensor> from_torchvision(const Checkpoint& c, const std::string& strip) {
+    // torchvision.models.VisionTransformer (vit_b_16, vit_l_16, ...).
+    std::map<std::string, HostTensor> src, out;
+    for (const auto& [k, v] : c.tensors) src[k.substr(strip.size())] = v;
+    auto take = [&](const std::string& from, const std::string& to) {
+        auto it = src.find(from);
+        check(it != src.end(), c.path + ": torchvision checkpoint is missing '" + strip + from + "'");
+        out[to] = it->second;
+        src.erase(it);
+    };
+    take("conv_proj.weight", "patch_embed.proj.weight");
+    take("conv_proj.bias", "patch_embed.proj.bias");
+    take("class_token", "cls_token");
+    take("encoder.pos_embedding", "pos_embed");
+    for (int i = 0;; ++i) {
+        const std::string l = "encoder.layers.encoder_layer_" + std::to_string(i) + ".";
+        if (!src.count(l + "ln_1.weight")) break;
+        const std::string b = "blocks." + std::to_string(i) + ".";
+        take(l + "ln_1.weight", b + "norm1.weight");
+        take(l + "ln_1.bias", b + "norm1.bias");
+        take(l + "self_attention.in_proj_weight", b + "attn.qkv.weight");
+        take(l + "self_attention.in_proj_bias", b + "attn.qkv.bias");
+        take(l + "self_attention.out_proj.weight", b + "attn.proj.weight");
+        take(l + "self_attention.out_proj.bias", b + "attn.proj.bias");
+        take(l + "ln_2.weight", b + "norm2.weight");
+        take(l + "ln_2.bias", b + "norm2.bias");
+        // MLP as torchvision.ops.MLP ("mlp.0", "mlp.3") or the older MLPBlock ("mlp.linear_1/2").
+        const bool old = src.count(l + "mlp.linear_1.weight") != 0;
+        take(l + (old ? "mlp.linear_1.weight" : "mlp.0.weight"), b + "mlp.fc1.weight");
+        take(l + (old ? "mlp.linear_1.bias" : "mlp.0.bias"), b + "mlp.fc1.bias");
+        take(l + (old ? "mlp.linear_2.weight" : "mlp.3.weight"), b + "mlp.fc2.weight");
+        take(l + (old ? "mlp.linear_2.bias" : "mlp.3.bias"), b + "mlp.fc2.bias");
+    }
+    take("encoder.ln.weight", "norm.weight");
+    take("encoder.ln.bias", "norm.bias");
+    if (src.count("heads.head.weight")) {
+        take("heads.head.weight", "head.weight");
+        take("heads.head.bias", "head.bias");
+    }
+    for (const auto& [k, v] : src) out[strip + k] = v;  // e.g. heads.pre_logits: reported unused
+    return out;
+}
+
 std::map<std::string, HostTensor> from_google_npz(const Checkpoint& c) {
     std::map<std::string, HostTensor> src = c.tensors, out;
     auto get = [&](const std::string& k) -> HostTensor {
@@ -200,6 +243,7 @@ const char* vit_naming_name(VitNaming n) {
     switch (n) {
         case VitNaming::timm: return "timm";
         case VitNaming::transformers: return "transformers";
+        case VitNaming::torchvision: return "torchvision";
         case VitNaming::google_npz: return "google npz";
         case VitNaming::unknown: break;
     }
@@ -212,6 +256,7 @@ VitNaming detect_vit_naming(const Checkpoint& c) {
     for (const char* root : {"vit.", "deit.", ""})
         if (c.has(p + root + std::string("embeddings.patch_embeddings.projection.weight"))) return VitNaming::transformers;
     if (c.has("embedding/kernel")) return VitNaming::google_npz;
+    if (c.has(p + "conv_proj.weight") && c.has(p + "encoder.pos_embedding")) return VitNaming::torchvision;
     return VitNaming::unknown;
 }
 
@@ -225,10 +270,11 @@ std::map<std::string, HostTensor> vit_tensors_as_timm(const Checkpoint& c, VitNa
         }
         case VitNaming::transformers: return from_transformers(c, strip);
         case VitNaming::google_npz: return from_google_npz(c);
+        case VitNaming::torchvision: return from_torchvision(c, strip);
         case VitNaming::unknown: break;
     }
     throw Error(c.path + ": not a ViT checkpoint vitrt recognises (no patch_embed.proj.weight, "
-                         "embeddings.patch_embeddings.projection.weight or embedding/kernel)");
+                         "embeddings.patch_embeddings.projection.weight, conv_proj.weight or embedding/kernel)");
 }
 
 }  // namespace vitrt

@@ -10,7 +10,7 @@
 
 namespace vitrt {
 
-enum class VitNaming { timm, transformers, google_npz, unknown };
+enum class VitNaming { timm, transformers, google_npz, torchvision, unknown };
 const char* vit_naming_name(VitNaming n);
 
 VitNaming detect_vit_naming(const Checkpoint& ckpt);

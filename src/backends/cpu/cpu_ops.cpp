@@ -18,6 +18,9 @@ public:
         if (threads > 0) omp_set_num_threads(threads);
     }
     std::string name() const override { return "cpu"; }
+    std::string details() const override {
+        return "cpu (" + cpu::onednn_description() + ", " + std::to_string(omp_get_max_threads()) + " threads)";
+    }
 
     Tensor prepare_weight(const HostTensor& w, WeightRole role) override {
         HostTensor f = to_f32(w);

@@ -72,6 +72,24 @@ struct OnednnGemm::Impl {
     }
 };
 
+std::string onednn_description() {
+    const dnnl_version_t* v = dnnl_version();
+    const char* isa = "unknown";
+    switch (dnnl::get_effective_cpu_isa()) {
+        case dnnl::cpu_isa::sse41: isa = "sse41"; break;
+        case dnnl::cpu_isa::avx: isa = "avx"; break;
+        case dnnl::cpu_isa::avx2: isa = "avx2"; break;
+        case dnnl::cpu_isa::avx2_vnni: isa = "avx2_vnni"; break;
+        case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
+        case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
+        case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
+        case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
+        default: break;
+    }
+    return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+           ", ISA " + isa;
+}
+
 OnednnGemm::OnednnGemm() : impl_(std::make_unique<Impl>()) {}
 OnednnGemm::~OnednnGemm() = default;
 

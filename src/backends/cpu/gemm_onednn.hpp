@@ -8,13 +8,17 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 
 #include "models/ops.hpp"
 
 namespace vitrt::cpu {
 
-struct PackedWeight;  // oneDNN memory in the layout the matmul primitives want
+struct PackedWeight;
+
+// "oneDNN 2.6.3, ISA avx512_core": the library version and the instruction set it dispatches to.
+std::string onednn_description();  // oneDNN memory in the layout the matmul primitives want
 
 class OnednnGemm {
 public:
