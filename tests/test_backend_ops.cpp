@@ -159,5 +159,46 @@ TEST_P(BackendOps, PatchifyAssemblePool) {
 
 INSTANTIATE_TEST_SUITE_P(Cpu, BackendOps, ::testing::Values("cpu"));
 
+// bf16 GEMMs: the reference runs on the same bf16-rounded weights and activations, so the only
+// difference left is f32 accumulation order (bf16 x bf16 products are exact in f32): same
+// tolerance as f32.
+Buf rounded_bf16(const Buf& b) {
+    Buf r{HostTensor::zeros_f32(b.host.view.shape)};
+    for (int64_t i = 0; i < b.host.view.numel(); ++i) r.host.mutable_f32()[i] = bf16_to_f32(f32_to_bf16(b.host.f32()[i]));
+    return r;
+}
+
+TEST(BackendOpsBf16, LinearMatchesReferenceOnRoundedInputs) {
+    std::unique_ptr<Ops> fast;
+    try {
+        fast = make_backend("cpu", 0, "bf16");
+    } catch (const Error& e) {
+        GTEST_SKIP() << e.what();
+    }
+    auto ref = make_ref_ops();
+    for (const auto& [M, K, N] : {std::tuple<int64_t, int64_t, int64_t>{197, 192, 576}, {19 * 50, 768, 100}, {3, 17, 5}}) {
+        Buf x = randn({M, K}, 1), w = randn({N, K}, 2, 1.f / std::sqrt(float(K)));
+        Buf bias = randn({N}, 3), scale = randn({N}, 4);
+        Buf yr = randn({M, N}, 5), yf = randn({M, N}, 5);
+        LinearOpts o;
+        o.bias = &bias.host.view;
+        o.act = Activation::gelu_erf;
+        o.scale = &scale.host.view;
+        LinearOpts of = o, orf = o;
+        of.residual = &yf.host.view;
+        orf.residual = &yr.host.view;
+        Buf xr = rounded_bf16(x), wr = rounded_bf16(w);
+        ref->linear(xr.t(), ref->prepare_weight(wr.host, WeightRole::linear), yr.t(), orf);
+        fast->linear(x.t(), fast->prepare_weight(w.host, WeightRole::linear), yf.t(), of);
+        expect_close(yf, yr, 1e-5 * std::sqrt(double(K)), "bf16 linear K=" + std::to_string(K));
+    }
+}
+
+TEST(BackendOpsBf16, UnsupportedPrecisionsAreClearErrors) {
+    EXPECT_THROW(make_backend("cpu", 0, "f16"), Error);
+    EXPECT_THROW(make_backend("ref", 0, "bf16"), Error);
+    EXPECT_THROW(make_backend("cpu", 0, "int3"), Error);
+}
+
 }  // namespace
 }  // namespace vitrt

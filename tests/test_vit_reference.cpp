@@ -136,5 +136,43 @@ TEST(RealVitTiny, JpegPipelineMatchesReferenceTop1AndAccuracy) {
     EXPECT_EQ(correct, 108);  // 88.5 %, as PyTorch (data/SOURCES.md)
 }
 
+// bf16 GEMMs on the real model: top-1 identical to f32 on every labelled image, and logit cosine
+// >= 0.999 per image (issue 5).
+TEST(RealVitTiny, Bf16AgreesWithF32) {
+    VITRT_REQUIRE_SHARED_DATA();
+    EngineOptions ob;
+    ob.precision = "bf16";
+    std::unique_ptr<Engine> bf;
+    try {
+        bf = Engine::load(real_model(), ob);
+    } catch (const Error& e) {
+        GTEST_SKIP() << e.what();
+    }
+    auto f32 = Engine::load(real_model());
+    const auto images = labelled_images();
+    std::vector<float> input(f32->input_size());
+    double worst_cos = 1;
+    int same = 0, n = 0;
+    for (const auto& im : images) {
+        if (im.label < 0) continue;
+        f32->preprocess_file(test::shared_data() + "/images/" + im.path, input.data());
+        const auto a = f32->run(input.data(), 1), b = bf->run(input.data(), 1);
+        double dot = 0, na = 0, nb = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+            dot += double(a[k]) * b[k];
+            na += double(a[k]) * a[k];
+            nb += double(b[k]) * b[k];
+        }
+        const double cos = dot / std::sqrt(na * nb);
+        worst_cos = std::min(worst_cos, cos);
+        EXPECT_GE(cos, 0.999) << im.path;
+        const bool eq = argmax(a.data(), 1000) == argmax(b.data(), 1000);
+        EXPECT_TRUE(eq) << im.path;
+        same += eq;
+        ++n;
+    }
+    std::cout << "[ bf16     ] top-1 identical to f32 on " << same << "/" << n << ", worst logit cosine " << worst_cos << "\n";
+}
+
 }  // namespace
 }  // namespace vitrt

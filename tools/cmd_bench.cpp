@@ -33,6 +33,7 @@ struct BenchArgs {
     int warmup = 2;
     int runs = 10;
     bool json = false;
+    bool profile = false;
 };
 
 struct Row {
@@ -59,6 +60,17 @@ int bench(const BenchArgs& a) {
             const auto s = clock_type::now();
             engine->run(in.data(), b, out.data());
             ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - s).count());
+        }
+        if (a.profile) {  // separate runs: per-op synchronisation must not skew the timings above
+            engine->enable_profiling(true);
+            for (int i = 0; i < a.runs; ++i) engine->run(in.data(), b, out.data());
+            double total = 0;
+            for (const auto& [k, s] : engine->profile_seconds()) total += s;
+            std::printf("profile batch %d (%d runs):", b, a.runs);
+            for (const auto& [k, s] : engine->profile_seconds())
+                std::printf("  %s %.2f ms (%.0f%%)", k.c_str(), 1e3 * s / a.runs, 100.0 * s / total);
+            std::printf("\n");
+            engine->enable_profiling(false);
         }
         std::sort(ms.begin(), ms.end());
         const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
@@ -104,6 +116,7 @@ void add_bench(CLI::App& root) {
     app->add_option("--warmup", a->warmup, "untimed runs per batch size")->check(CLI::NonNegativeNumber);
     app->add_option("--runs", a->runs, "timed runs per batch size")->check(CLI::PositiveNumber);
     app->add_flag("--json", a->json, "one JSON object");
+    app->add_flag("--profile", a->profile, "also print time per op kind (GEMM, attention, norm, ...)");
     app->final_callback([a]() { throw CLI::RuntimeError(bench(*a)); });
 }
 

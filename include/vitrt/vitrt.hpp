@@ -70,6 +70,11 @@ public:
     void run(const float* input, int batch, float* logits);
     std::vector<float> run(const float* input, int batch);
 
+    // Time per op kind ("gemm", "attention", "norm", "elementwise", "other") over the runs made
+    // since enable_profiling(true); ops are synchronised one by one while profiling is on.
+    void enable_profiling(bool on);
+    std::vector<std::pair<std::string, double>> profile_seconds() const;
+
     // Softmax over one image's logits and its k most probable classes.
     std::vector<Prediction> top_k(const float* logits, int k) const;
 

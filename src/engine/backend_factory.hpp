@@ -9,9 +9,12 @@
 
 namespace vitrt {
 
-// "ref" (scalar oracle, single thread) or "cpu" (oneDNN GEMMs + own kernels, `threads` threads;
-// 0 = all cores). Unknown names throw vitrt::Error listing the known ones.
-std::unique_ptr<Ops> make_backend(const std::string& name, int threads);
+// "ref" (scalar oracle, single thread, f32 only) or "cpu" (oneDNN GEMMs + own kernels, `threads`
+// threads, 0 = all cores). precision: a token of parse_precision(). Unknown names and unsupported
+// combinations throw vitrt::Error listing what is available.
+std::unique_ptr<Ops> make_backend(const std::string& name, int threads, const std::string& precision = "f32");
+// "f32", "bf16", "f16" -> DType; vitrt::Error otherwise.
+DType parse_precision(const std::string& s);
 std::vector<std::string> backend_names();
 
 }  // namespace vitrt

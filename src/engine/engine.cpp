@@ -12,6 +12,7 @@
 #include "core/arena.hpp"
 #include "engine/backend_factory.hpp"
 #include "engine/labels.hpp"
+#include "engine/profiling_ops.hpp"
 #include "image/image.hpp"
 #include "models/load.hpp"
 
@@ -34,6 +35,8 @@ struct Engine::Impl {
     std::vector<std::string> labels;
     std::map<int, Plan> plans;  // per batch size
     std::mutex mutex;
+    OpProfile profile;
+    std::unique_ptr<Ops> profiling_ops;  // wraps ops while profiling is on
 
     Plan& plan_for(int batch) {
         auto it = plans.find(batch);
@@ -59,12 +62,11 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::load(const std::string& model_path, const EngineOptions& options) {
-    check(options.precision == "f32", "precision '" + options.precision + "' is not available yet (f32)");
     check(options.threads >= 0, "threads must be >= 0");
     check(options.image_size >= 0, "image size must be >= 0");
     auto impl = std::make_unique<Impl>();
     impl->opts = options;
-    impl->ops = make_backend(options.device, options.threads);
+    impl->ops = make_backend(options.device, options.threads, options.precision);
     LoadOptions lo;
     lo.image_size = options.image_size;
     lo.arch = options.arch;
@@ -121,7 +123,7 @@ void Engine::run(const float* input, int batch, float* logits) {
     check(batch > 0, "batch must be positive");
     std::lock_guard<std::mutex> lock(impl_->mutex);
     Plan& p = impl_->plan_for(batch);
-    Ops& ops = *impl_->ops;
+    Ops& ops = impl_->profiling_ops ? *impl_->profiling_ops : *impl_->ops;
     ops.upload(p.input.data, input, p.input.nbytes());
     Arena arena;
     arena.reset(p.arena_mem.get(), p.arena_bytes);
@@ -134,6 +136,17 @@ std::vector<float> Engine::run(const float* input, int batch) {
     std::vector<float> out(size_t(batch) * size_t(num_classes()));
     run(input, batch, out.data());
     return out;
+}
+
+void Engine::enable_profiling(bool on) {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->profile = OpProfile();
+    impl_->profiling_ops = on ? make_profiling_ops(*impl_->ops, impl_->profile) : nullptr;
+}
+
+std::vector<std::pair<std::string, double>> Engine::profile_seconds() const {
+    std::vector<std::pair<std::string, double>> r(impl_->profile.seconds.begin(), impl_->profile.seconds.end());
+    return r;
 }
 
 std::vector<Prediction> Engine::top_k(const float* logits, int k) const {

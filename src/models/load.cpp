@@ -89,6 +89,17 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optio
                 p.input_width = sz["width"].get<int>();
             }
         }
+        // DeiT-style processors resize to `size`, then centre-crop `crop_size`: the model runs at the
+        // crop. crop_pct is chosen so that floor(crop / crop_pct) lands exactly on `size`.
+        if (pp.value("do_center_crop", false) && pp.contains("crop_size")) {
+            const auto& cs = pp["crop_size"];
+            const int rh = p.input_height, rw = p.input_width;
+            p.input_height = cs.is_number() ? cs.get<int>() : cs.value("height", rh);
+            p.input_width = cs.is_number() ? cs.get<int>() : cs.value("width", rw);
+            p.crop_pct = double(p.input_height) / (double(rh) + 1e-6);
+            if (rw * p.input_height != rh * p.input_width)
+                notes.push_back("preprocessor resize and crop have different aspect ratios; crop_pct taken from the height");
+        }
         if (pp.contains("resample") && pp["resample"].is_number_integer()) {
             const int r = pp["resample"].get<int>();  // PIL enum: 0 nearest, 2 bilinear, 3 bicubic
             p.interp = r == 3 ? image::Interp::bicubic : r == 0 ? image::Interp::nearest : image::Interp::bilinear;

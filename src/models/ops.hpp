@@ -22,6 +22,7 @@ enum class Activation { none, gelu_erf, relu, sigmoid };
 enum class WeightRole {
     linear,  // [N, K] matrix of a linear layer
     param,   // vectors and small tensors used as-is (biases, norms, tokens, embeddings)
+    conv,    // [O, Cin / groups, kh, kw] (PyTorch layout) kernel of conv2d
 };
 
 struct LinearOpts {
@@ -29,6 +30,16 @@ struct LinearOpts {
     Activation act = Activation::none;
     const Tensor* scale = nullptr;     // [N], multiplies the activated output (LayerScale)
     const Tensor* residual = nullptr;  // [M, N], added last: y = residual + scale * act(xW^T + b)
+};
+
+// conv2d fusion and geometry: y = residual + act(conv(x, w) + bias).
+struct Conv2dOpts {
+    int stride = 1;
+    int pad = 0;                       // zero padding, the same on all four sides
+    int groups = 1;                    // Cin and O divisible by groups; depthwise: groups = Cin
+    const Tensor* bias = nullptr;      // [O]
+    Activation act = Activation::none;
+    const Tensor* residual = nullptr;  // [B, Ho, Wo, O]; may alias y, never x
 };
 
 class Ops {
@@ -74,6 +85,29 @@ public:
 
     // Pools x[B, T, D] over tokens [first, first + count) into out[B, D] (mean; count 1 = select).
     virtual void pool_tokens(const Tensor& x, int first, int count, const Tensor& out) = 0;
+
+    // --- convolutional models (FastViT): activations are channels-last (NHWC) -----------------
+    // The defaults throw: a backend without them cannot run convolutional models (never silent).
+    //
+    // 2-D convolution, NHWC: x [B, H, W, Cin], w prepared with WeightRole::conv from [O, Cin/g,
+    // kh, kw], y [B, Ho, Wo, O] with Ho = (H + 2 pad - kh) / stride + 1 (same for W). Dense,
+    // grouped and depthwise (also with a channel multiplier O / Cin > 1) convolutions.
+    virtual void conv2d(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dOpts& o);
+    // x [B, C, H, W] (the engine's NCHW image) -> y [B, H, W, C].
+    virtual void to_channels_last(const Tensor& x, const Tensor& y);
+    // y[b, t, c] = act(x[b, t, c] * s[b, c]) for x, y [B, T, C] and s [B, C] (squeeze-excite
+    // gating); y may alias x.
+    virtual void scale_channels(const Tensor& x, const Tensor& s, Activation act, const Tensor& y);
 };
+
+inline void Ops::conv2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dOpts&) {
+    throw Error("the " + name() + " backend does not implement conv2d (needed by convolutional models)");
+}
+inline void Ops::to_channels_last(const Tensor&, const Tensor&) {
+    throw Error("the " + name() + " backend does not implement to_channels_last (needed by convolutional models)");
+}
+inline void Ops::scale_channels(const Tensor&, const Tensor&, Activation, const Tensor&) {
+    throw Error("the " + name() + " backend does not implement scale_channels (needed by convolutional models)");
+}
 
 }  // namespace vitrt

@@ -5,8 +5,9 @@ Usage: /usr/bin/python3 torch_reference.py OUT_DIR CASE [CASE ...]     (CASE "al
 
 For each case writes OUT_DIR/CASE/:
   the checkpoint (model.safetensors, model.npz or a transformers model directory),
-  meta.json   {"model": path relative to the case dir, "runs": [{"name", "image_size", "batch",
-               "input", "expected", "max_abs_ref", "f64_noise"}], ...}
+  meta.json   {"case", "models": {naming: path relative to the case dir}, "runs": [{"name", "image_size",
+               "batch", "classes", "input", "expected", "max_abs_ref", "ref_std", "input_dep",
+               "f64_noise"}], ...}
   input_<run>.f32 / expected_<run>.f32: raw little-endian f32, input NCHW [batch, 3, S, S]
                (~N(0,1), fed as is) and the logits [batch, classes] computed here in float32.
 
@@ -15,15 +16,18 @@ negligible (a weak init would let real bugs pass):
   matrices / conv kernels ~ N(0, 1/fan_in); biases ~ N(0, 0.2^2); LayerNorm weights 1 + N(0, 0.2^2);
   cls / register tokens and position embeddings ~ N(0, 0.5^2); LayerScale gamma 0.5 + N(0, 0.2^2).
 
-"f64_noise" is max|logits(f32) - logits(f64)| of the same reference in float64: the float32 noise
-floor of the reference itself.
+"f64_noise" is max|logits(f32) - logits(f64)| of the same reference in float64 (the float32 noise
+floor of the reference itself). "input_dep" is std(logits[0] - logits[1]): how much the logits depend on
+the image (a bug in patch embedding would hide below it if it were tiny).
 
 Cases:
   tv_b16, tv_b32, tv_l16   torchvision VisionTransformer (vit_b_16/b_32/l_16 widths, 2 layers),
                            torchvision's own state_dict names; expected = model.eval()(x).
-  npz_b16                  the tv_b16-shaped model written as a Google AugReg .npz (HWIO kernels,
-                           [D, H, hd] q/k/v kernels, ...), the inverse of timm's _load_weights;
-                           expected = the torchvision model.
+                           tv_b16 also holds model.npz: the same weights under Google AugReg names
+                           (HWIO kernels, [D, H, hd] q/k/v kernels, ...), the exact inverse of timm's
+                           _load_weights.
+  tv_legacy                small torchvision ViT (width 256, 4 heads) under pre-0.13 torchvision MLP
+                           names (mlp.linear_1/2) with a DataParallel "module." prefix.
   npz_h32                  small npz whose head dim is 32 (8 heads of 32 at width 256): the head
                            count must come from the q kernel's shape, not from width / 64.
   hf_vit                   transformers ViTForImageClassification directory (config.json with
@@ -234,7 +238,8 @@ class Case:
         run = {"name": name, "image_size": x.shape[-1], "batch": x.shape[0], "input": f"input_{name}.f32",
                "expected": f"expected_{name}.f32", "classes": expected.shape[-1],
                "max_abs_ref": float(expected.abs().max()), "ref_std": float(expected.std()),
-               "f64_noise": maxdiff(expected, expected64)}
+               "input_dep": float((expected[0] - expected[-1]).std()) if expected.shape[0] > 1 else None,
+               "f64_noise": maxdiff(expected, expected64) if expected64 is not None else None}
         run.update(extra)
         self.meta["runs"].append(run)
 
@@ -243,8 +248,9 @@ class Case:
         with open(os.path.join(self.dir, "meta.json"), "w") as f:
             json.dump(self.meta, f, indent=1)
         for r in self.meta["runs"]:
+            noise = "n/a" if r["f64_noise"] is None else f"{r['f64_noise']:.2e}"
             print(f"{self.meta['case']}/{r['name']}: max|ref| {r['max_abs_ref']:.3f}, std {r['ref_std']:.3f}, "
-                  f"f64 noise {r['f64_noise']:.2e}")
+                  f"std(logits[0]-logits[1]) {r['input_dep']:.3f}, f64 noise {noise}")
 
 
 TV_DIMS = {  # torchvision vit_b_16 / vit_b_32 / vit_l_16, depth reduced to 2
@@ -260,17 +266,38 @@ def torchvision_model(dims, seed):
     return randomize_module(m, seed).eval()
 
 
-def case_torchvision(out_dir, name, seed):
+def case_torchvision(out_dir, name, seed, npz=False):
     c = Case(out_dir, name)
-    model = torchvision_model(TV_DIMS[name], seed)
+    dims = TV_DIMS[name]
+    model = torchvision_model(dims, seed)
     x = make_input(2, 224, seed + 1)
-    with torch.no_grad():
-        y = model(x)
-        y64 = copy.deepcopy(model).double()(x.double())
+    y = model(x)
+    y64 = copy.deepcopy(model).double()(x.double())
     write_safetensors(os.path.join(c.dir, "model.safetensors"), model.state_dict())
+    models = {"torchvision": "model.safetensors"}
+    if npz:
+        np.savez(os.path.join(c.dir, "model.npz"), **torchvision_to_npz(model.state_dict(), dims["num_heads"]))
+        models["google npz"] = "model.npz"
     c.add_run("224", x, y, y64)
-    c.finish(model="model.safetensors", naming="torchvision", heads=TV_DIMS[name]["num_heads"],
-             embed_dim=TV_DIMS[name]["hidden_dim"], depth=2, patch=TV_DIMS[name]["patch_size"])
+    c.finish(models=models, heads=dims["num_heads"], embed_dim=dims["hidden_dim"], depth=2, patch=dims["patch_size"])
+
+
+def case_torchvision_legacy(out_dir, name, seed):
+    """A small torchvision ViT saved as older torchvision (< 0.13) named its MLP (mlp.linear_1 /
+    mlp.linear_2) and as nn.DataParallel prefixes every key ("module.")."""
+    c = Case(out_dir, name)
+    dims = dict(patch_size=16, num_heads=4, hidden_dim=256, mlp_dim=512)
+    model = torchvision_model(dims, seed)
+    x = make_input(2, 224, seed + 1)
+    y = model(x)
+    y64 = copy.deepcopy(model).double()(x.double())
+    sd = {}
+    for k, v in model.state_dict().items():
+        k = k.replace(".mlp.0.", ".mlp.linear_1.").replace(".mlp.3.", ".mlp.linear_2.")
+        sd["module." + k] = v
+    write_safetensors(os.path.join(c.dir, "model.safetensors"), sd)
+    c.add_run("224", x, y, y64)
+    c.finish(models={"torchvision": "model.safetensors"}, heads=4, embed_dim=256, depth=2, patch=16)
 
 
 def torchvision_to_npz(sd, heads):
@@ -347,16 +374,17 @@ def case_npz(out_dir, name, dims, seed):
     c = Case(out_dir, name)
     model = torchvision_model(dims, seed)
     x = make_input(2, 224, seed + 1)
-    with torch.no_grad():
-        y = model(x)
-        y64 = copy.deepcopy(model).double()(x.double())
-        w = torchvision_to_npz(model.state_dict(), dims["num_heads"])
-        # Self-check: timm's reading of this npz, run by the timm-semantics forward, is the model.
-        check = maxdiff(timm_forward(npz_as_timm(w), x, dims["num_heads"]), y)
-        assert check < 1e-4, f"{name}: npz self-check failed: {check}"
+    y = model(x)
+    w = torchvision_to_npz(model.state_dict(), dims["num_heads"])
+    # Self-check: timm's reading of this npz, run by the timm-semantics forward, is the torchvision
+    # model (checks the npz writer and timm_forward at once).
+    sd = npz_as_timm(w)
+    check = maxdiff(timm_forward(sd, x, dims["num_heads"]), y)
+    assert check < 1e-4, f"{name}: npz self-check failed: {check}"
+    y64 = timm_forward(to64(sd), x.double(), dims["num_heads"])
     np.savez(os.path.join(c.dir, "model.npz"), **w)
     c.add_run("224", x, y, y64, self_check=check)
-    c.finish(model="model.npz", naming="google npz", heads=dims["num_heads"], embed_dim=dims["hidden_dim"], depth=2)
+    c.finish(models={"google npz": "model.npz"}, heads=dims["num_heads"], embed_dim=dims["hidden_dim"], depth=2)
 
 
 HF_CONFIG = {
@@ -421,7 +449,7 @@ def case_hf(out_dir, name, seed):
                    "image_std": [0.5, 0.5, 0.5], "image_processor_type": "ViTImageProcessor"}, f, indent=2)
     write_safetensors(os.path.join(c.dir, "model.safetensors"), sd, {"format": "pt"})
     c.add_run("224", x, y, y64, self_check=check)
-    c.finish(model=".", naming="transformers", labels=HF_LABELS, heads=H, embed_dim=D, depth=L)
+    c.finish(models={"transformers": "."}, labels=HF_LABELS, heads=H, embed_dim=D, depth=L)
 
 
 def timm_shapes(D, depth, mlp, P, grid, classes, cls=True, reg=0, no_embed_class=False, layer_scale=False,
@@ -463,7 +491,7 @@ def timm_case(out_dir, name, sd, arch, kwargs, sizes, seed, dtype=None, **fwd):
         y = timm_forward(ref_sd, x, **fwd)
         y64 = timm_forward(to64(ref_sd), x.double(), **fwd)
         c.add_run(str(s), x, y, y64)
-    c.finish(model="model.safetensors", naming="timm", arch=arch,
+    c.finish(models={"timm": "model.safetensors"}, arch=arch,
              storage_dtype={None: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}[dtype])
 
 
@@ -472,10 +500,10 @@ def tiny_state(seed):
 
 
 CASES = {
-    "tv_b16": lambda o: case_torchvision(o, "tv_b16", 101),
+    "tv_b16": lambda o: case_torchvision(o, "tv_b16", 101, npz=True),
     "tv_b32": lambda o: case_torchvision(o, "tv_b32", 102),
     "tv_l16": lambda o: case_torchvision(o, "tv_l16", 103),
-    "npz_b16": lambda o: case_npz(o, "npz_b16", TV_DIMS["tv_b16"], 104),
+    "tv_legacy": lambda o: case_torchvision_legacy(o, "tv_legacy", 112),
     "npz_h32": lambda o: case_npz(o, "npz_h32", dict(patch_size=16, num_heads=8, hidden_dim=256, mlp_dim=512), 105),
     "hf_vit": lambda o: case_hf(o, "hf_vit", 106),
     "timm_res": lambda o: timm_case(o, "timm_res", tiny_state(107), "vit_tiny_patch16_224", {"depth": 2},

@@ -8,21 +8,25 @@
 
 #include "backends/cpu/gemm_onednn.hpp"
 #include "backends/cpu/kernels.hpp"
+#include "backends/cpu/conv_onednn.hpp"
+#include "backends/cpu/kernels_conv.hpp"
 
 namespace vitrt {
 namespace {
 
 class CpuOps final : public Ops {
 public:
-    explicit CpuOps(int threads) {
+    CpuOps(int threads, DType precision) : gemm_(precision), precision_(precision) {
         if (threads > 0) omp_set_num_threads(threads);
     }
     std::string name() const override { return "cpu"; }
     std::string details() const override {
-        return "cpu (" + cpu::onednn_description() + ", " + std::to_string(omp_get_max_threads()) + " threads)";
+        return "cpu (" + cpu::onednn_description() + ", " + std::to_string(omp_get_max_threads()) + " threads, " +
+               dtype_name(precision_) + " GEMMs)";
     }
 
     Tensor prepare_weight(const HostTensor& w, WeightRole role) override {
+        if (role == WeightRole::conv) return prepare_conv_weight(w);
         HostTensor f = to_f32(w);
         Tensor t;
         t.dtype = DType::f32;
@@ -84,12 +88,74 @@ public:
         cpu::pool_tokens_f32(x.f32(), x.dim(0), x.dim(1), x.dim(2), first, count, out.f32());
     }
 
+    // Channelwise kernels with a channel multiplier (O > Cin, Cin/g == 1) run on the own kernel,
+    // which is several times faster there than oneDNN's grouped convolution; everything else
+    // (dense, grouped, depthwise) on oneDNN (bench/fastvit.md).
+    void conv2d(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dOpts& o) override {
+        const auto& cw = *static_cast<const cpu::ConvWeight*>(w.packed.get());
+        cpu::ConvCall c;
+        c.B = x.dim(0), c.H = x.dim(1), c.W = x.dim(2), c.C = x.dim(3), c.Ho = y.dim(1), c.Wo = y.dim(2);
+        c.stride = o.stride, c.pad = o.pad, c.groups = o.groups;
+        c.bias = o.bias ? o.bias->f32() : nullptr;
+        c.act = o.act;
+        check(x.rank() == 4 && y.rank() == 4 && o.groups >= 1 && c.C == cw.Ig * o.groups && cw.O % o.groups == 0 &&
+                  y.dim(0) == c.B && y.dim(3) == cw.O && o.stride >= 1 && o.pad >= 0 &&
+                  c.Ho == (c.H + 2 * c.pad - cw.KH) / c.stride + 1 && c.Wo == (c.W + 2 * c.pad - cw.KW) / c.stride + 1,
+              "cpu conv2d: shape mismatch (x " + shape_str(x.shape) + ", w " + shape_str(w.shape) + ", y " +
+                  shape_str(y.shape) + ", stride " + std::to_string(o.stride) + ", pad " + std::to_string(o.pad) +
+                  ", groups " + std::to_string(o.groups) + ")");
+        if (cw.Ig == 1 && cw.O != c.C) {
+            cpu::ChannelwiseConv p;
+            p.x = x.f32(), p.w_hwo = cw.hwo.data(), p.bias = c.bias, p.y = y.f32();
+            p.residual = o.residual ? o.residual->f32() : nullptr;
+            p.B = c.B, p.H = c.H, p.W = c.W, p.C = c.C, p.O = cw.O, p.KH = cw.KH, p.KW = cw.KW, p.Ho = c.Ho, p.Wo = c.Wo;
+            p.stride = c.stride, p.pad = c.pad, p.act = c.act;
+            check(cpu::can_run_channelwise(p), "cpu conv2d: channelwise kernel cannot run this geometry");
+            cpu::conv_channelwise_f32(p);
+            return;
+        }
+        c.accumulate = o.residual != nullptr;
+        if (c.accumulate && o.residual->data != y.data) std::memcpy(y.data, o.residual->data, y.nbytes());
+        conv_.run(x.f32(), cw, c, y.f32());
+    }
+
+    void to_channels_last(const Tensor& x, const Tensor& y) override {
+        check(x.rank() == 4 && y.shape == Shape{x.dim(0), x.dim(2), x.dim(3), x.dim(1)}, "cpu to_channels_last: shape mismatch");
+        cpu::to_channels_last_f32(x.f32(), x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.f32());
+    }
+
+    void scale_channels(const Tensor& x, const Tensor& s, Activation act, const Tensor& y) override {
+        const int64_t B = x.dim(0), C = x.dim(-1);
+        check(s.numel() == B * C && y.numel() == x.numel(), "cpu scale_channels: shape mismatch");
+        cpu::scale_channels_f32(x.f32(), s.f32(), B, x.numel() / (B * C), C, act, y.f32());
+    }
+
 private:
     cpu::OnednnGemm gemm_;
+    DType precision_;
+
+    Tensor prepare_conv_weight(const HostTensor& w) {
+        check(w.view.rank() == 4, "cpu: conv weight must be [O, Cin/groups, kh, kw], got " + shape_str(w.view.shape));
+        HostTensor f = to_f32(w);
+        const Shape& s = f.view.shape;
+        auto cw = cpu::OnednnConv::make_weight(f.f32(), s[0], s[1], s[2], s[3]);
+        if (s[1] == 1) {
+            cw->hwo.resize(size_t(f.view.numel()));
+            cpu::pack_channelwise_weight(f.f32(), s[0], s[2], s[3], cw->hwo.data());
+        }
+        Tensor t;
+        t.dtype = DType::f32;
+        t.shape = s;
+        t.data = cw->oihw.data();
+        t.packed = cw;
+        return t;
+    }
+
+    cpu::OnednnConv conv_;
 };
 
 }  // namespace
 
-std::unique_ptr<Ops> make_cpu_ops(int threads) { return std::make_unique<CpuOps>(threads); }
+std::unique_ptr<Ops> make_cpu_ops(int threads, DType precision) { return std::make_unique<CpuOps>(threads, precision); }
 
 }  // namespace vitrt

@@ -16,6 +16,11 @@ struct PackedWeight {
     int64_t N = 0, K = 0;
 };
 
+bool cpu_has_native_bf16() {
+    const auto isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
 namespace {
 
 // The M used to let oneDNN choose the weight layout: a typical token count (ViT-B at batch 1).
@@ -50,7 +55,19 @@ struct Prim {
 
 }  // namespace
 
+// Round-to-nearest-even f32 -> bf16, vectorised per ISA.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void to_bf16(const float* x, int64_t n, uint16_t* y) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t b;
+        std::memcpy(&b, x + i, 4);
+        y[i] = uint16_t((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);  // activations are finite
+    }
+}
+
 struct OnednnGemm::Impl {
+    dt wdt = dt::f32;  // weights and matmul source type
+    std::vector<uint16_t> xb;  // bf16 copy of the activations (grows once)
     dnnl::engine eng{dnnl::engine::kind::cpu, 0};
     dnnl::stream strm{eng};
     std::unordered_map<Key, Prim, KeyHash> prims;
@@ -59,7 +76,7 @@ struct OnednnGemm::Impl {
 
     dnnl::matmul::primitive_desc make_pd(int64_t M, int64_t N, int64_t K, const dnnl::memory::desc& wmd,
                                          bool bias, Activation act, bool scale, bool accumulate) {
-        dnnl::memory::desc a({M, K}, dt::f32, tag::ab), c({M, N}, dt::f32, tag::ab), b({1, N}, dt::f32, tag::ab);
+        dnnl::memory::desc a({M, K}, wdt, tag::ab), c({M, N}, dt::f32, tag::ab), b({1, N}, dt::f32, tag::ab);
         dnnl::post_ops po;
         if (act != Activation::none) po.append_eltwise(1.f, eltwise_of(act), 0.f, 0.f);
         if (scale) po.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
@@ -90,12 +107,21 @@ std::string onednn_description() {
            ", ISA " + isa;
 }
 
-OnednnGemm::OnednnGemm() : impl_(std::make_unique<Impl>()) {}
+OnednnGemm::OnednnGemm(DType precision) : impl_(std::make_unique<Impl>()) {
+    if (precision == DType::bf16) {
+        check(cpu_has_native_bf16(), "precision bf16 needs a CPU with AVX512-BF16 or AMX (this one: " +
+                                         onednn_description() + "); use --precision f32");
+        impl_->wdt = dt::bf16;
+    } else {
+        check(precision == DType::f32, std::string("cpu backend: precision ") + dtype_name(precision) +
+                                           " is not supported (f32, bf16)");
+    }
+}
 OnednnGemm::~OnednnGemm() = default;
 
 std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_t K) {
     auto& I = *impl_;
-    dnnl::memory::desc any({K, N}, dt::f32, tag::any);
+    dnnl::memory::desc any({K, N}, I.wdt, tag::any);
     auto pd = I.make_pd(kLayoutM, N, K, any, true, Activation::none, false, false);
     // w is [N, K] row-major == the {K, N} matrix in "ba" order.
     dnnl::memory plain({{K, N}, dt::f32, tag::ba}, I.eng, const_cast<float*>(w));
@@ -143,7 +169,13 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
         p.args[DNNL_ARG_SCRATCHPAD] =
             dnnl::memory({{int64_t(I.scratch.size())}, dt::u8, tag::a}, I.eng, I.scratch.data());
     }
-    p.src.set_data_handle(const_cast<float*>(x));
+    if (I.wdt == dt::bf16) {
+        if (int64_t(I.xb.size()) < M * w.K) I.xb.resize(size_t(M * w.K));  // first run of a plan only
+        to_bf16(x, M * w.K, I.xb.data());
+        p.src.set_data_handle(I.xb.data());
+    } else {
+        p.src.set_data_handle(const_cast<float*>(x));
+    }
     p.wei.set_data_handle(w.mem.get_data_handle());
     p.dst.set_data_handle(y);
     if (bias) p.bias.set_data_handle(const_cast<float*>(bias));

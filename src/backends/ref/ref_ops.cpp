@@ -147,6 +147,61 @@ public:
                 out.f32()[b * D + d] = float(acc / count);
             }
     }
+
+    void conv2d(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dOpts& o) override {
+        check(x.rank() == 4 && w.rank() == 4 && y.rank() == 4, "ref conv2d: x, w, y must be 4-D");
+        const int64_t B = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+        const int64_t O = w.dim(0), Ig = w.dim(1), KH = w.dim(2), KW = w.dim(3);
+        const int64_t Ho = y.dim(1), Wo = y.dim(2), g = o.groups, s = o.stride, p = o.pad;
+        check(g >= 1 && s >= 1 && p >= 0 && C == Ig * g && O % g == 0 && y.dim(0) == B && y.dim(3) == O &&
+                  Ho == (H + 2 * p - KH) / s + 1 && Wo == (W + 2 * p - KW) / s + 1,
+              "ref conv2d: shape mismatch (x " + shape_str(x.shape) + ", w " + shape_str(w.shape) + ", y " +
+                  shape_str(y.shape) + ")");
+        const int64_t Og = O / g;
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t oy = 0; oy < Ho; ++oy)
+                for (int64_t ox = 0; ox < Wo; ++ox)
+                    for (int64_t oc = 0; oc < O; ++oc) {
+                        const int64_t c0 = oc / Og * Ig;
+                        double acc = 0;
+                        for (int64_t ky = 0; ky < KH; ++ky) {
+                            const int64_t iy = oy * s - p + ky;
+                            if (iy < 0 || iy >= H) continue;
+                            for (int64_t kx = 0; kx < KW; ++kx) {
+                                const int64_t ix = ox * s - p + kx;
+                                if (ix < 0 || ix >= W) continue;
+                                for (int64_t ic = 0; ic < Ig; ++ic)
+                                    acc += double(x.f32()[((b * H + iy) * W + ix) * C + c0 + ic]) *
+                                           double(w.f32()[((oc * Ig + ic) * KH + ky) * KW + kx]);
+                            }
+                        }
+                        float v = float(acc);
+                        if (o.bias) v += o.bias->f32()[oc];
+                        v = ref::apply_activation(o.act, v);
+                        const int64_t i = ((b * Ho + oy) * Wo + ox) * O + oc;
+                        if (o.residual) v += o.residual->f32()[i];
+                        y.f32()[i] = v;  // y may alias residual: element i was read just above
+                    }
+    }
+
+    void to_channels_last(const Tensor& x, const Tensor& y) override {
+        const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+        check(y.shape == Shape{B, H, W, C}, "ref to_channels_last: shape mismatch");
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t c = 0; c < C; ++c)
+                for (int64_t i = 0; i < H * W; ++i) y.f32()[(b * H * W + i) * C + c] = x.f32()[(b * C + c) * H * W + i];
+    }
+
+    void scale_channels(const Tensor& x, const Tensor& s, Activation act, const Tensor& y) override {
+        const int64_t B = x.dim(0), C = x.dim(-1), T = x.numel() / (B * C);
+        check(s.numel() == B * C && y.numel() == x.numel(), "ref scale_channels: shape mismatch");
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t c = 0; c < C; ++c) {
+                    const int64_t i = (b * T + t) * C + c;
+                    y.f32()[i] = ref::apply_activation(act, x.f32()[i] * s.f32()[b * C + c]);
+                }
+    }
 };
 
 }  // namespace

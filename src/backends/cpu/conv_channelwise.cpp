@@ -1,0 +1,114 @@
+// Channelwise (depthwise / channel-multiplier) NHWC convolution. Per output row, 16 output
+// channels x 4 output pixels are accumulated in registers over the kernel taps; the kernel row of
+// a tap is one contiguous [O] vector ([kh, kw, O] layout). With a multiplier M = 2 the 8 input
+// channels of 16 outputs are loaded once and duplicated in-register. Edge pixels (padding) take a
+// one-pixel path with the tap range clipped; channel tails use zero-padded partial vectors.
+// oneDNN 2.6 runs M > 1 as a generic grouped convolution (jit:avx512_core, ~12 GFLOP/s on
+// FastViT's 7x7 downsampling conv); this kernel is what cpu_ops uses there (bench/fastvit.md).
+#include <algorithm>
+
+#include "backends/cpu/kernels_conv.hpp"
+#include "backends/cpu/vec_act.hpp"
+
+namespace vitrt::cpu {
+namespace {
+
+// The input values feeding outputs o0 .. o0 + n of one pixel (px = that pixel's C channels).
+template <int MM>
+inline __attribute__((always_inline)) v16 input_lanes(const float* px, int64_t o0, int64_t n, int64_t M) {
+    if constexpr (MM == 1) {
+        return n == 16 ? vload(px + o0) : vload_n(px + o0, n);
+    } else if constexpr (MM == 2) {
+        const v16 v = n == 16 ? vload_n(px + o0 / 2, 8) : vload_n(px + o0 / 2, (n + 1) / 2);
+        const v16i dup = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7};
+        return __builtin_shuffle(v, dup);
+    } else {
+        v16 v = vzero();
+        for (int64_t l = 0; l < n; ++l) v[l] = px[(o0 + l) / M];
+        return v;
+    }
+}
+
+// Outputs o0 .. o0 + n (n <= 16) of NOX consecutive pixels ox .. ox + NOX - 1 of row (b, oy),
+// taps ky in [ky0, ky1), kx in [kx0, kx1) (valid for every one of the NOX pixels).
+template <int MM, int NOX>
+inline __attribute__((always_inline)) void tile(const ChannelwiseConv& p, int64_t b, int64_t oy, int64_t ox,
+                                                int64_t ky0, int64_t ky1, int64_t kx0, int64_t kx1, int64_t o0,
+                                                int64_t n) {
+    const int64_t M = p.O / p.C, s = p.stride;
+    const v16 bias = p.bias ? (n == 16 ? vload(p.bias + o0) : vload_n(p.bias + o0, n)) : vzero();
+    v16 acc[NOX];
+    for (int i = 0; i < NOX; ++i) acc[i] = bias;
+    for (int64_t ky = ky0; ky < ky1; ++ky) {
+        const float* xrow = p.x + ((b * p.H + oy * s - p.pad + ky) * p.W) * p.C;
+        const float* wrow = p.w_hwo + ky * p.KW * p.O + o0;
+        for (int64_t kx = kx0; kx < kx1; ++kx) {
+            const v16 wv = n == 16 ? vload(wrow + kx * p.O) : vload_n(wrow + kx * p.O, n);
+            for (int i = 0; i < NOX; ++i) {
+                const float* px = xrow + ((ox + i) * s - p.pad + kx) * p.C;
+                acc[i] += input_lanes<MM>(px, o0, n, M) * wv;
+            }
+        }
+    }
+    for (int i = 0; i < NOX; ++i) {
+        const int64_t at = ((b * p.Ho + oy) * p.Wo + ox + i) * p.O + o0;
+        v16 v = vactivate(acc[i], p.act);
+        if (p.residual) v += n == 16 ? vload(p.residual + at) : vload_n(p.residual + at, n);
+        if (n == 16) vstore(p.y + at, v);
+        else vstore_n(p.y + at, v, n);
+    }
+}
+
+template <int MM>
+inline __attribute__((always_inline)) void row(const ChannelwiseConv& p, int64_t b, int64_t oy) {
+    const int64_t s = p.stride, iy0 = oy * s - p.pad;
+    const int64_t ky0 = std::max<int64_t>(0, -iy0), ky1 = std::min<int64_t>(p.KH, p.H - iy0);
+    // Pixels whose taps are all inside the image: [ox_lo, ox_hi).
+    const int64_t ox_lo = std::min<int64_t>(p.Wo, (p.pad + s - 1) / s);
+    const int64_t last = p.W + p.pad - p.KW;  // largest first-tap column that still fits
+    const int64_t ox_hi = last < 0 ? ox_lo : std::max<int64_t>(ox_lo, std::min<int64_t>(p.Wo, last / s + 1));
+    auto edge = [&](int64_t ox) {
+        const int64_t ix0 = ox * s - p.pad;
+        const int64_t kx0 = std::max<int64_t>(0, -ix0), kx1 = std::min<int64_t>(p.KW, p.W - ix0);
+        for (int64_t o0 = 0; o0 < p.O; o0 += 16) tile<MM, 1>(p, b, oy, ox, ky0, ky1, kx0, kx1, o0, std::min<int64_t>(16, p.O - o0));
+    };
+    for (int64_t ox = 0; ox < ox_lo; ++ox) edge(ox);
+    int64_t ox = ox_lo;
+    for (; ox + 4 <= ox_hi; ox += 4)
+        for (int64_t o0 = 0; o0 < p.O; o0 += 16) tile<MM, 4>(p, b, oy, ox, ky0, ky1, 0, p.KW, o0, std::min<int64_t>(16, p.O - o0));
+    for (; ox < ox_hi; ++ox)
+        for (int64_t o0 = 0; o0 < p.O; o0 += 16) tile<MM, 1>(p, b, oy, ox, ky0, ky1, 0, p.KW, o0, std::min<int64_t>(16, p.O - o0));
+    for (ox = ox_hi; ox < p.Wo; ++ox) edge(ox);
+}
+
+VITRT_ISA_CLONES
+void rows(const ChannelwiseConv& p, int64_t r0, int64_t r1) {
+    const int64_t M = p.O / p.C;
+    for (int64_t r = r0; r < r1; ++r) {
+        const int64_t b = r / p.Ho, oy = r % p.Ho;
+        if (M == 1) row<1>(p, b, oy);
+        else if (M == 2) row<2>(p, b, oy);
+        else row<0>(p, b, oy);
+    }
+}
+
+}  // namespace
+
+bool can_run_channelwise(const ChannelwiseConv& p) {
+    return p.C > 0 && p.O % p.C == 0 && p.stride >= 1 && p.pad >= 0 && p.KH >= 1 && p.KW >= 1 &&
+           p.Ho == (p.H + 2 * p.pad - p.KH) / p.stride + 1 && p.Wo == (p.W + 2 * p.pad - p.KW) / p.stride + 1 &&
+           p.Ho > 0 && p.Wo > 0 && p.x != p.y && (p.residual == nullptr || p.residual != p.x);
+}
+
+void conv_channelwise_f32(const ChannelwiseConv& p) {
+    const int64_t R = p.B * p.Ho;
+#pragma omp parallel for schedule(static) if (R * p.Wo * p.O * p.KH * p.KW > 100000)
+    for (int64_t r = 0; r < R; ++r) rows(p, r, r + 1);
+}
+
+void pack_channelwise_weight(const float* oihw, int64_t O, int64_t KH, int64_t KW, float* hwo) {
+    for (int64_t o = 0; o < O; ++o)
+        for (int64_t k = 0; k < KH * KW; ++k) hwo[k * O + o] = oihw[o * KH * KW + k];
+}
+
+}  // namespace vitrt::cpu
