@@ -54,21 +54,41 @@ HostTensor concat_rows(const std::vector<HostTensor>& parts) {
     return out;
 }
 
+// Moves tensors from a source naming to timm's, one name at a time; whatever is left over keeps
+// its source name so that the model reports it as unused.
+struct Renamer {
+    const Checkpoint& ckpt;
+    std::string strip, scheme;  // common key prefix; "transformers", "torchvision"
+    std::map<std::string, HostTensor> src, out;
+
+    Renamer(const Checkpoint& c, std::string prefix, std::string scheme_name)
+        : ckpt(c), strip(std::move(prefix)), scheme(std::move(scheme_name)) {
+        for (const auto& [k, v] : c.tensors) src[k.substr(strip.size())] = v;
+    }
+    bool has(const std::string& from) const { return src.count(from) != 0; }
+    HostTensor pop(const std::string& from) {
+        auto it = src.find(from);
+        check(it != src.end(), ckpt.path + ": " + scheme + " checkpoint is missing '" + strip + from + "'");
+        HostTensor t = it->second;
+        src.erase(it);
+        return t;
+    }
+    void take(const std::string& from, const std::string& to) { out[to] = pop(from); }
+    void take_opt(const std::string& from, const std::string& to) {
+        if (has(from)) take(from, to);
+    }
+    std::map<std::string, HostTensor> finish() {
+        for (const auto& [k, v] : src) out[strip + k] = v;
+        return std::move(out);
+    }
+};
+
 std::map<std::string, HostTensor> from_transformers(const Checkpoint& c, const std::string& strip) {
     // ViTForImageClassification: vit.*, classifier.*; ViTModel: no "vit." prefix.
-    std::map<std::string, HostTensor> src;
-    for (const auto& [k, v] : c.tensors) src[k.substr(strip.size())] = v;
-    std::string root = src.count("vit.embeddings.cls_token") ? "vit." : (src.count("deit.embeddings.cls_token") ? "deit." : "");
-    std::map<std::string, HostTensor> out;
-    auto take = [&](const std::string& from, const std::string& to) {
-        auto it = src.find(from);
-        check(it != src.end(), c.path + ": transformers checkpoint is missing '" + strip + from + "'");
-        out[to] = it->second;
-        src.erase(it);
-    };
-    auto take_opt = [&](const std::string& from, const std::string& to) {
-        if (src.count(from)) take(from, to);
-    };
+    Renamer r(c, strip, "transformers");
+    const std::string root = r.has("vit.embeddings.cls_token") ? "vit." : (r.has("deit.embeddings.cls_token") ? "deit." : "");
+    auto take = [&](const std::string& from, const std::string& to) { r.take(from, to); };
+    auto take_opt = [&](const std::string& from, const std::string& to) { r.take_opt(from, to); };
     const std::string e = root + "embeddings.";
     take(e + "cls_token", "cls_token");
     take_opt(e + "distillation_token", "dist_token");
@@ -77,23 +97,18 @@ std::map<std::string, HostTensor> from_transformers(const Checkpoint& c, const s
     take_opt(e + "patch_embeddings.projection.bias", "patch_embed.proj.bias");
     for (int i = 0;; ++i) {
         const std::string l = root + "encoder.layer." + std::to_string(i) + ".";
-        if (!src.count(l + "layernorm_before.weight")) break;
+        if (!r.has(l + "layernorm_before.weight")) break;
         const std::string b = "blocks." + std::to_string(i) + ".";
         take(l + "layernorm_before.weight", b + "norm1.weight");
         take(l + "layernorm_before.bias", b + "norm1.bias");
         std::vector<HostTensor> w, bias;
         for (const char* n : {"query", "key", "value"}) {
             const std::string base = l + "attention.attention." + n;
-            check(src.count(base + ".weight"), c.path + ": missing '" + strip + base + ".weight'");
-            w.push_back(src[base + ".weight"]);
-            src.erase(base + ".weight");
-            if (src.count(base + ".bias")) {
-                bias.push_back(src[base + ".bias"]);
-                src.erase(base + ".bias");
-            }
+            w.push_back(r.pop(base + ".weight"));
+            if (r.has(base + ".bias")) bias.push_back(r.pop(base + ".bias"));
         }
-        out[b + "attn.qkv.weight"] = concat_rows(w);
-        if (bias.size() == 3) out[b + "attn.qkv.bias"] = concat_rows(bias);
+        r.out[b + "attn.qkv.weight"] = concat_rows(w);
+        if (bias.size() == 3) r.out[b + "attn.qkv.bias"] = concat_rows(bias);
         take(l + "attention.output.dense.weight", b + "attn.proj.weight");
         take(l + "attention.output.dense.bias", b + "attn.proj.bias");
         take(l + "layernorm_after.weight", b + "norm2.weight");
@@ -111,27 +126,20 @@ std::map<std::string, HostTensor> from_transformers(const Checkpoint& c, const s
     take_opt("cls_classifier.bias", "head.bias");
     take_opt("distillation_classifier.weight", "head_dist.weight");
     take_opt("distillation_classifier.bias", "head_dist.bias");
-    for (const auto& [k, v] : src) out[strip + k] = v;  // unused: reported by the model
-    return out;
+    return r.finish();
 }
 
 std::map<std::string, HostTensor> from_torchvision(const Checkpoint& c, const std::string& strip) {
     // torchvision.models.VisionTransformer (vit_b_16, vit_l_16, ...).
-    std::map<std::string, HostTensor> src, out;
-    for (const auto& [k, v] : c.tensors) src[k.substr(strip.size())] = v;
-    auto take = [&](const std::string& from, const std::string& to) {
-        auto it = src.find(from);
-        check(it != src.end(), c.path + ": torchvision checkpoint is missing '" + strip + from + "'");
-        out[to] = it->second;
-        src.erase(it);
-    };
+    Renamer r(c, strip, "torchvision");
+    auto take = [&](const std::string& from, const std::string& to) { r.take(from, to); };
     take("conv_proj.weight", "patch_embed.proj.weight");
     take("conv_proj.bias", "patch_embed.proj.bias");
     take("class_token", "cls_token");
     take("encoder.pos_embedding", "pos_embed");
     for (int i = 0;; ++i) {
         const std::string l = "encoder.layers.encoder_layer_" + std::to_string(i) + ".";
-        if (!src.count(l + "ln_1.weight")) break;
+        if (!r.has(l + "ln_1.weight")) break;
         const std::string b = "blocks." + std::to_string(i) + ".";
         take(l + "ln_1.weight", b + "norm1.weight");
         take(l + "ln_1.bias", b + "norm1.bias");
@@ -142,7 +150,7 @@ std::map<std::string, HostTensor> from_torchvision(const Checkpoint& c, const st
         take(l + "ln_2.weight", b + "norm2.weight");
         take(l + "ln_2.bias", b + "norm2.bias");
         // MLP as torchvision.ops.MLP ("mlp.0", "mlp.3") or the older MLPBlock ("mlp.linear_1/2").
-        const bool old = src.count(l + "mlp.linear_1.weight") != 0;
+        const bool old = r.has(l + "mlp.linear_1.weight");
         take(l + (old ? "mlp.linear_1.weight" : "mlp.0.weight"), b + "mlp.fc1.weight");
         take(l + (old ? "mlp.linear_1.bias" : "mlp.0.bias"), b + "mlp.fc1.bias");
         take(l + (old ? "mlp.linear_2.weight" : "mlp.3.weight"), b + "mlp.fc2.weight");
@@ -150,12 +158,11 @@ std::map<std::string, HostTensor> from_torchvision(const Checkpoint& c, const st
     }
     take("encoder.ln.weight", "norm.weight");
     take("encoder.ln.bias", "norm.bias");
-    if (src.count("heads.head.weight")) {
+    if (r.has("heads.head.weight")) {
         take("heads.head.weight", "head.weight");
         take("heads.head.bias", "head.bias");
     }
-    for (const auto& [k, v] : src) out[strip + k] = v;  // e.g. heads.pre_logits: reported unused
-    return out;
+    return r.finish();  // e.g. heads.pre_logits stays: reported unused
 }
 
 std::map<std::string, HostTensor> from_google_npz(const Checkpoint& c) {
