@@ -1,6 +1,10 @@
 #include "core/tensor.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace vitrt {
@@ -55,6 +59,16 @@ HostTensor HostTensor::borrowed(const Tensor& view, std::shared_ptr<void> owner)
     t.view = view;
     t.owner = std::move(owner);
     return t;
+}
+
+void release_host_pages(const HostTensor& t) {
+    if (!t.file_backed || !t.view.data || t.view.nbytes() == 0) return;
+    static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    // Whole pages, also those shared with neighbouring tensors: the mapping is read-only and
+    // file-backed, so a dropped page is simply faulted in again from the file if needed.
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(t.view.data) & ~(page - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(t.view.data) + t.view.nbytes() + page - 1) & ~(page - 1);
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advisory: errors are harmless
 }
 
 float f16_to_f32(uint16_t h) {

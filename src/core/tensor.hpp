@@ -44,6 +44,7 @@ struct Tensor {
 struct HostTensor {
     Tensor view;
     std::shared_ptr<void> owner;
+    bool file_backed = false;  // a view into a read-only file mapping (see release_host_pages)
 
     static HostTensor zeros_f32(const Shape& shape);
     static HostTensor borrowed(const Tensor& view, std::shared_ptr<void> owner);
@@ -51,6 +52,11 @@ struct HostTensor {
     float* mutable_f32() { return static_cast<float*>(view.data); }
     const Shape& shape() const { return view.shape; }
 };
+
+// Tells the OS that a file-backed tensor's pages are not needed any more (a backend has made its
+// own copy): they leave the process's resident set and are re-read from the file if touched
+// again. Keeps peak memory near one copy of the weights. No-op for tensors that own memory.
+void release_host_pages(const HostTensor& t);
 
 // Converts 16-bit floats to f32 (round-trip exact).
 float f16_to_f32(uint16_t h);

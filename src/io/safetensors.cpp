@@ -233,6 +233,7 @@ Checkpoint load_safetensors(const std::string& path) {
         if (io::is_aligned(src, e.dt->size)) {
             view.data = const_cast<uint8_t*>(src);  // read-only mapping: never written through
             ck.tensors[e.name] = HostTensor::borrowed(view, file);
+            ck.tensors[e.name].file_backed = true;
         } else {
             auto buf = io::alloc_buffer(nbytes, path + ": tensor '" + e.name + "'");
             std::memcpy(buf.data, src, nbytes);

@@ -141,15 +141,22 @@ private:
         return (cfg_.name.empty() ? std::string("ViT") : cfg_.name) + " (D=" + std::to_string(cfg_.embed_dim) +
                ", depth=" + std::to_string(cfg_.depth) + ", mlp=" + std::to_string(cfg_.mlp_hidden) + ")";
     }
-    Tensor param(const std::string& name, const Shape& shape) { return ops_.prepare_weight(need(name, shape), WeightRole::param); }
-    Tensor linear_w(const std::string& name, const Shape& shape) {
-        return ops_.prepare_weight(need(name, shape), WeightRole::linear);
+    // Prepares a weight for the backend; the backend keeps its own copy, so the checkpoint's pages
+    // can go (peak memory stays near one copy of the weights).
+    Tensor prepare(const HostTensor& t, WeightRole role) {
+        Tensor r = ops_.prepare_weight(t, role);
+        release_host_pages(t);
+        return r;
     }
+    Tensor param(const std::string& name, const Shape& shape) { return prepare(need(name, shape), WeightRole::param); }
+    Tensor linear_w(const std::string& name, const Shape& shape) { return prepare(need(name, shape), WeightRole::linear); }
     // A host tensor scaled by s (used to fold DeiT's head average into the head weights).
     Tensor scaled(const std::string& name, const Shape& shape, float s, WeightRole role) {
-        HostTensor f = to_f32(need(name, shape));
+        const HostTensor& src = need(name, shape);
+        HostTensor f = to_f32(src);
         HostTensor c = HostTensor::zeros_f32(shape);
         for (int64_t i = 0; i < c.view.numel(); ++i) c.mutable_f32()[i] = f.f32()[i] * s;
+        release_host_pages(src);
         return ops_.prepare_weight(c, role);
     }
 
@@ -158,7 +165,7 @@ private:
         {
             HostTensor w = need("patch_embed.proj.weight", {D, C, P, P});
             w.view.shape = {D, C * P * P};  // conv over non-overlapping patches == one GEMM
-            patch_w_ = ops_.prepare_weight(w, WeightRole::linear);
+            patch_w_ = prepare(w, WeightRole::linear);
             if (cfg_.patch_bias) patch_b_ = param("patch_embed.proj.bias", {D});
         }
         // Prefix tokens in timm's order: cls, dist, registers.
