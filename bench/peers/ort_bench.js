@@ -4,6 +4,7 @@
 //
 //   node ort_bench.js --model M.onnx --threads T --batch B --warmup W --runs N
 //   node ort_bench.js --model M.onnx --threads T --check-input x.f32 --check-batch 2 --check-output y.f32
+//   (either form: --no-spin 1 sets session.intra_op/inter_op.allow_spinning = 0)
 //
 // Session: intraOpNumThreads=T, interOpNumThreads=1, graphOptimizationLevel 'all', executionMode
 // 'sequential'. Prints one JSON object (times_ms: every timed run).
@@ -22,7 +23,7 @@ function parseArgs(argv) {
   const keys = {
     '--model': 'model', '--threads': 'threads', '--batch': 'batch', '--warmup': 'warmup', '--runs': 'runs',
     '--check-input': 'checkInput', '--check-batch': 'checkBatch', '--check-output': 'checkOutput',
-    '--image-size': 'image',
+    '--image-size': 'image', '--no-spin': 'noSpin',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const k = keys[argv[i]];
@@ -51,13 +52,17 @@ async function main() {
   } catch (e) {
     die(`cannot load onnxruntime-node from ${__dirname}/node_modules (run bench/peers/run.sh, which installs it): ${e.message}`);
   }
-  const session = await ort.InferenceSession.create(a.model, {
+  const options = {
     executionProviders: ['cpu'],
     intraOpNumThreads: a.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-  });
+  };
+  // Session config entries (onnxruntime_session_options_config_keys.h): idle intra-op threads block
+  // instead of spinning, like OMP_WAIT_POLICY=passive.
+  if (a.noSpin) options.extra = {session: {intra_op: {allow_spinning: '0'}, inter_op: {allow_spinning: '0'}}};
+  const session = await ort.InferenceSession.create(a.model, options);
   const inName = session.inputNames[0];
   const outName = session.outputNames[0];
   const checking = a.checkInput !== undefined;
@@ -74,6 +79,7 @@ async function main() {
   const feeds = {[inName]: new ort.Tensor('float32', data, [batch, 3, a.image, a.image])};
   const info = {
     engine: 'onnxruntime', variant: 'cpu', onnxruntime: ort.env.versions.common, batch, threads: a.threads,
+    allow_spinning: !a.noSpin,
   };
   if (checking) {
     const y = (await session.run(feeds))[outName].data;

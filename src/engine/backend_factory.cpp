@@ -2,10 +2,13 @@
 
 #include "backends/cpu/cpu_ops.hpp"
 #include "backends/ref/ref_ops.hpp"
+#ifdef VITRT_HAVE_CUDA
+#include "backends/cuda/cuda_ops.hpp"
+#endif
 
 namespace vitrt {
 
-std::vector<std::string> backend_names() { return {"cpu", "ref"}; }
+std::vector<std::string> backend_names() { return {"cpu", "cuda", "ref"}; }
 
 DType parse_precision(const std::string& s) {
     if (s == "f32" || s == "fp32") return DType::f32;
@@ -15,6 +18,15 @@ DType parse_precision(const std::string& s) {
 }
 
 std::unique_ptr<Ops> make_backend(const std::string& name, int threads, const std::string& precision) {
+    if (name == "cuda") {  // parses its own tokens (adds tf32)
+#ifdef VITRT_HAVE_CUDA
+        return make_cuda_ops(precision);
+#else
+        throw Error("this vitrt was built without the cuda backend (nvcc was not found at configure time, or "
+                    "-DVITRT_CUDA=OFF); reconfigure with the CUDA toolkit installed to use --device cuda");
+#endif
+    }
+    if (precision == "tf32") throw Error("precision tf32 is only available on the cuda backend");
     const DType p = parse_precision(precision);
     if (name == "cpu") {
         check(p != DType::f16, "precision f16 is not available on the cpu backend (f32, bf16)");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "io/model_source.hpp"
+#include "models/fastvit.hpp"
 #include "models/vit.hpp"
 #include "models/vit_names.hpp"
 
@@ -235,8 +236,7 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
 
 LoadedModel load_model(const std::string& path, Ops& ops, const LoadOptions& opts) {
     ModelSource src = open_model_source(path);
-    if (looks_like_fastvit(src.checkpoint))
-        throw Error(path + ": FastViT checkpoints are not supported yet");
+    if (looks_like_fastvit(src.checkpoint)) return load_fastvit(src, ops, opts);
     return load_vit(src, ops, opts);
 }
 

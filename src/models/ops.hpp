@@ -7,6 +7,8 @@
 //
 // Layout conventions: activations are row-major, tokens x features ([B, T, D] or [M, K]); images
 // are NCHW f32 on the backend's memory. Linear weights are PyTorch-style [N, K] (y = x W^T + b).
+// Convolutional models keep feature maps channels-last ([B, H, W, C]: pixels are tokens), so a
+// 1x1 convolution is linear() over [B*H*W, C].
 #pragma once
 
 #include <memory>

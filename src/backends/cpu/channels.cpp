@@ -28,9 +28,15 @@ void to_channels_last_f32(const float* x, int64_t B, int64_t C, int64_t H, int64
 }
 
 void scale_channels_f32(const float* x, const float* s, int64_t B, int64_t T, int64_t C, Activation act, float* y) {
-#pragma omp parallel for collapse(2) schedule(static) if (B * T * C > 16384)
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < T; ++t) scale_row(x + (b * T + t) * C, s + b * C, C, act, y + (b * T + t) * C);
+    // A branch, not an `if` clause: libgomp allocates a fresh team for every serialized region.
+    if (B * T * C > 16384) {
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < T; ++t) scale_row(x + (b * T + t) * C, s + b * C, C, act, y + (b * T + t) * C);
+    } else {
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < T; ++t) scale_row(x + (b * T + t) * C, s + b * C, C, act, y + (b * T + t) * C);
+    }
 }
 
 }  // namespace vitrt::cpu

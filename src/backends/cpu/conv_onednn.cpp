@@ -2,7 +2,6 @@
 
 #include <array>
 #include <map>
-#include <unordered_map>
 
 #include <dnnl.hpp>
 
@@ -33,8 +32,9 @@ using Key = std::array<int64_t, 14>;
 struct Prim {
     dnnl::convolution_forward prim;
     dnnl::memory::desc wdesc;
-    dnnl::memory src, wei, bias, dst;
-    std::unordered_map<int, dnnl::memory> args;
+    dnnl::memory src, wei, bias, dst, scratch;
+    size_t scratch_size = 0;  // bytes `scratch` describes; 0: to be (re)made over the shared buffer
+    std::vector<dnnl_exec_arg_t> args;  // for the C API: the C++ execute() builds a vector per call
 };
 
 dnnl::memory::dims weight_dims(const ConvWeight& w, int64_t groups) {
@@ -76,15 +76,16 @@ struct OnednnConv::Impl {
         r.src = dnnl::memory(pd.src_desc(), eng, nullptr);
         r.wei = dnnl::memory(pd.weights_desc(), eng, nullptr);
         r.dst = dnnl::memory(pd.dst_desc(), eng, nullptr);
-        r.args = {{DNNL_ARG_SRC, r.src}, {DNNL_ARG_WEIGHTS, r.wei}, {DNNL_ARG_DST, r.dst}};
+        r.args = {{DNNL_ARG_SRC, r.src.get()}, {DNNL_ARG_WEIGHTS, r.wei.get()}, {DNNL_ARG_DST, r.dst.get()}};
         if (c.bias) {
             r.bias = dnnl::memory(bias, eng, nullptr);
-            r.args[DNNL_ARG_BIAS] = r.bias;
+            r.args.push_back({DNNL_ARG_BIAS, r.bias.get()});
         }
+        r.scratch = dnnl::memory({{1}, dt::u8, tag::a}, eng, nullptr);  // sized in run()
         const size_t need = pd.scratchpad_desc().get_size();
         if (need > scratch.size()) {
             scratch.resize(need);
-            for (auto& [k, q] : prims) q.args.erase(DNNL_ARG_SCRATCHPAD);  // re-pointed on their next run
+            for (auto& [k, q] : prims) q.scratch_size = 0;  // re-pointed on their next run
         }
         return r;
     }
@@ -124,14 +125,18 @@ void OnednnConv::run(const float* x, const ConvWeight& w, const ConvCall& c, flo
     auto it = I.prims.find(key);
     if (it == I.prims.end()) it = I.prims.emplace(key, I.make(w, c)).first;
     Prim& p = it->second;
-    if (!p.args.count(DNNL_ARG_SCRATCHPAD))
-        p.args[DNNL_ARG_SCRATCHPAD] =
-            dnnl::memory({{int64_t(I.scratch.size())}, dt::u8, tag::a}, I.eng, I.scratch.data());
+    if (p.scratch_size != I.scratch.size() || p.args.back().arg != DNNL_ARG_SCRATCHPAD) {
+        p.scratch = dnnl::memory({{int64_t(I.scratch.size())}, dt::u8, tag::a}, I.eng, I.scratch.data());
+        p.scratch_size = I.scratch.size();
+        if (p.args.back().arg == DNNL_ARG_SCRATCHPAD) p.args.pop_back();
+        p.args.push_back({DNNL_ARG_SCRATCHPAD, p.scratch.get()});
+    }
     p.src.set_data_handle(const_cast<float*>(x));
     p.wei.set_data_handle(I.weights_for(w, p, c.groups));
     p.dst.set_data_handle(y);
     if (c.bias) p.bias.set_data_handle(const_cast<float*>(c.bias));
-    p.prim.execute(I.strm, p.args);
+    const dnnl_status_t st = dnnl_primitive_execute(p.prim.get(), I.strm.get(), int(p.args.size()), p.args.data());
+    if (st != dnnl_success) throw Error("oneDNN convolution failed (status " + std::to_string(int(st)) + ")");
     I.strm.wait();
 }
 

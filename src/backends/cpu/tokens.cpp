@@ -38,8 +38,7 @@ void assemble_tokens_f32(const float* patches, const float* prefix, const float*
 }
 
 void pool_tokens_f32(const float* x, int64_t B, int64_t T, int64_t D, int64_t first, int64_t count, float* out) {
-#pragma omp parallel for schedule(static) if (B > 1)
-    for (int64_t b = 0; b < B; ++b) {
+    auto pool = [&](int64_t b) {
         float* o = out + b * D;
         std::memcpy(o, x + (b * T + first) * D, size_t(D) * sizeof(float));
         for (int64_t t = first + 1; t < first + count; ++t) {
@@ -51,6 +50,13 @@ void pool_tokens_f32(const float* x, int64_t B, int64_t T, int64_t D, int64_t fi
             const float inv = 1.0f / float(count);
             for (int64_t d = 0; d < D; ++d) o[d] *= inv;
         }
+    };
+    // A branch, not an `if` clause: libgomp allocates a fresh team for every serialized region.
+    if (B > 1) {
+#pragma omp parallel for schedule(static)
+        for (int64_t b = 0; b < B; ++b) pool(b);
+    } else {
+        for (int64_t b = 0; b < B; ++b) pool(b);
     }
 }
 

@@ -1,0 +1,204 @@
+// FastViT checkpoints -> model: architecture name and kwargs, configuration from the tensors,
+// load-time reparameterization, preprocessing (timm pretrained_cfg), labels, `vitrt info` text.
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "models/fastvit.hpp"
+
+namespace fs = std::filesystem;
+
+namespace vitrt {
+namespace {
+
+std::string architecture_name(const ModelSource& src, const LoadOptions& opts, std::vector<std::string>& notes) {
+    if (!opts.arch.empty()) return opts.arch;
+    if (src.config_kind == "timm" && src.config["architecture"].is_string()) return src.config["architecture"];
+    auto it = src.checkpoint.metadata.find("model");
+    if (it != src.checkpoint.metadata.end()) return it->second;
+    for (fs::path p = fs::path(src.checkpoint.path); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+        const std::string stem = p.filename().string();
+        if (lookup_fastvit(stem)) {
+            notes.push_back("architecture taken from the path name '" + stem + "'");
+            return stem.substr(0, stem.find('.'));
+        }
+    }
+    return "";
+}
+
+nlohmann::json model_args(const ModelSource& src) {
+    nlohmann::json args = nlohmann::json::object();
+    if (src.config_kind == "timm" && src.config.contains("model_args") && src.config["model_args"].is_object())
+        args = src.config["model_args"];
+    auto kw = src.checkpoint.metadata.find("create_model_kwargs");
+    if (kw != src.checkpoint.metadata.end()) {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(kw->second);
+        } catch (const std::exception& e) {
+            throw Error(src.checkpoint.path + ": metadata create_model_kwargs is not JSON: " + e.what());
+        }
+        check(j.is_object(), src.checkpoint.path + ": metadata create_model_kwargs must be a JSON object");
+        for (auto it = j.begin(); it != j.end(); ++it) args[it.key()] = it.value();
+    }
+    return args;
+}
+
+image::PreprocessConfig preprocess_from(const ModelSource& src, const std::string& name, std::vector<std::string>& notes) {
+    image::PreprocessConfig p = fastvit_default_preprocess(name);
+    auto read3 = [](const nlohmann::json& j, float out[3]) {
+        if (j.is_array() && j.size() == 3)
+            for (int i = 0; i < 3; ++i) out[i] = j[size_t(i)].get<float>();
+    };
+    if (src.config_kind == "timm" && src.config.contains("pretrained_cfg") && src.config["pretrained_cfg"].is_object()) {
+        const auto& pc = src.config["pretrained_cfg"];
+        if (pc.contains("input_size") && pc["input_size"].is_array() && pc["input_size"].size() == 3) {
+            p.input_height = pc["input_size"][1].get<int>();
+            p.input_width = pc["input_size"][2].get<int>();
+        }
+        if (pc.contains("interpolation") && pc["interpolation"].is_string())
+            p.interp = image::parse_interp(pc["interpolation"].get<std::string>());
+        if (pc.contains("crop_pct") && pc["crop_pct"].is_number()) p.crop_pct = pc["crop_pct"].get<double>();
+        if (pc.contains("crop_mode") && pc["crop_mode"].is_string()) p.crop_mode = pc["crop_mode"].get<std::string>();
+        if (pc.contains("mean")) read3(pc["mean"], p.mean);
+        if (pc.contains("std")) read3(pc["std"], p.std);
+    } else if (!lookup_fastvit(name)) {
+        notes.push_back("no pretrained_cfg known for this checkpoint: using timm's FastViT defaults (256x256, bicubic, "
+                        "crop_pct 0.9, ImageNet mean/std)");
+    }
+    return p;
+}
+
+std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
+    std::vector<std::string> labels;
+    const auto& c = src.config;
+    if (src.config_kind == "timm" && c.contains("label_names") && c["label_names"].is_array() &&
+        int64_t(c["label_names"].size()) == classes)
+        for (const auto& l : c["label_names"]) labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
+    return labels;
+}
+
+// "60 in MobileOne/large-kernel branches, 10 ConvMlp.conv.bn into the depthwise conv, ...", zeros left out.
+std::string bn_parts(const FastVitWeights& w) {
+    std::string s;
+    auto add = [&](int n, const char* what) {
+        if (n) s += (s.empty() ? "" : ", ") + std::to_string(n) + what;
+    };
+    add(w.branch_batchnorms, " in MobileOne/large-kernel branches");
+    add(w.mlp_batchnorms, " ConvMlp.conv.bn into the depthwise conv");
+    add(w.attn_batchnorms, " AttentionBlock.norm into qkv");
+    return s;
+}
+
+std::string ratio(int64_t hidden, int64_t dim) {
+    std::ostringstream s;
+    s << double(hidden) / double(dim);
+    return s.str();
+}
+
+void describe(ModelDescription& d, const FastVitConfig& cfg, const FastVitWeights& w, const Checkpoint& ck,
+              const image::PreprocessConfig& pre) {
+    d.family = "fastvit";
+    d.architecture = cfg.name.empty() ? "FastViT (unnamed)" : cfg.name;
+    d.source_format = "timm " + ck.format;
+    for (const auto& [k, v] : ck.tensors) d.parameters += v.view.numel();
+    std::set<std::string> dtypes;
+    for (const auto& [k, v] : ck.tensors) dtypes.insert(dtype_name(v.view.dtype));
+    for (const auto& t : dtypes) d.storage_dtype += (d.storage_dtype.empty() ? "" : "+") + t;
+
+    const int bns = w.branch_batchnorms + w.mlp_batchnorms + w.attn_batchnorms;
+    std::string form;
+    if (w.train_modules && !w.reparam_modules) {
+        form = "unfused (train-time)";
+        d.notes.push_back("read the unfused (train-time) form and reparameterized it at load: folded " +
+                          std::to_string(bns) + " BatchNorms (" + bn_parts(w) + ") and merged " +
+                          std::to_string(w.branches) + " branches of " + std::to_string(w.train_modules) +
+                          " multi-branch modules into single convolutions");
+    } else if (!w.train_modules) {
+        form = "reparameterized (timm inference_mode)";
+        d.notes.push_back("read timm's reparameterized (inference_mode=True) form (" + std::to_string(w.reparam_modules) +
+                          " reparam_conv); folded the " + std::to_string(w.mlp_batchnorms + w.attn_batchnorms) +
+                          " BatchNorms timm leaves unfolded (" + bn_parts(w) + ")");
+    } else {
+        form = "mixed (" + std::to_string(w.reparam_modules) + " reparameterized, " + std::to_string(w.train_modules) +
+               " train-time modules)";
+        d.notes.push_back("read a mixed checkpoint: " + std::to_string(w.reparam_modules) + " reparam_conv used as is, " +
+                          std::to_string(w.train_modules) + " train-time modules reparameterized at load; folded " +
+                          std::to_string(bns) + " BatchNorms and merged " + std::to_string(w.branches) + " branches");
+    }
+
+    std::vector<int64_t> layers, dims;
+    std::string mlp, mixers, pos;
+    int64_t heads = 0;
+    for (size_t i = 0; i < cfg.stages.size(); ++i) {
+        const auto& s = cfg.stages[i];
+        layers.push_back(s.depth);
+        dims.push_back(s.dim);
+        mlp += (i ? ", " : "") + ratio(s.mlp_hidden, s.dim);
+        mixers += std::string(i ? ", " : "") + (s.attention ? "attention" : "repmixer");
+        pos += std::string(i ? ", " : "") + (s.pos_kernel ? "RepCPE " + std::to_string(s.pos_kernel) + "x" +
+                                                                std::to_string(s.pos_kernel)
+                                                          : std::string("none"));
+        if (s.attention) heads = s.dim / cfg.head_dim;
+    }
+    int64_t gh = pre.input_height, gw = pre.input_width;
+    gh = conv_out(conv_out(gh, 3, 2, 1), 3, 2, 1), gw = conv_out(conv_out(gw, 3, 2, 1), 3, 2, 1);
+    for (const auto& s : cfg.stages)
+        if (s.downsample)
+            gh = conv_out(gh, s.down_kernel, cfg.down_stride, s.down_kernel / 2),
+            gw = conv_out(gw, s.down_kernel, cfg.down_stride, s.down_kernel / 2);
+    d.fields = {
+        {"checkpoint_form", form},
+        {"stages", std::to_string(cfg.stages.size())},
+        {"layers", fastvit_list(layers)},
+        {"embed_dims", fastvit_list(dims)},
+        {"mlp_ratios", mlp},
+        {"token_mixers", mixers},
+        {"attention", heads ? std::to_string(heads) + " heads x " + std::to_string(cfg.head_dim) + " (last stage: " +
+                                  std::to_string(gh * gw) + " tokens)"
+                            : std::string("none")},
+        {"pos_embed", pos},
+        {"stem", std::to_string(cfg.in_chans) + " -> " + std::to_string(cfg.stem_dim) + " (stride 4)"},
+        {"final_features", std::to_string(cfg.num_features) + " (squeeze-excite " + std::to_string(cfg.se_hidden) + ")"},
+        {"resolution", std::to_string(pre.input_height) + "x" + std::to_string(pre.input_width) + " (last stage " +
+                           std::to_string(gh) + "x" + std::to_string(gw) + ")"},
+        {"reparameterized_convs", std::to_string(w.train_modules + w.reparam_modules)},
+        {"folded_batchnorms", std::to_string(bns)},
+        {"classes", cfg.num_classes ? std::to_string(cfg.num_classes) : "none (features out)"},
+    };
+    d.flops = fastvit_flops(cfg, pre.input_height, pre.input_width);
+}
+
+}  // namespace
+
+LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
+    const Checkpoint& ck = src.checkpoint;
+    std::vector<std::string> notes;
+    FastVitHints hints;
+    hints.name = architecture_name(src, opts, notes);
+    hints.model_args = model_args(src);
+    std::map<std::string, Shape> shapes;
+    for (const auto& [k, v] : ck.tensors) shapes[k] = v.view.shape;
+    FastVitConfig cfg;
+    FastVitWeights w;
+    try {  // errors name the tensor; say which file too
+        cfg = resolve_fastvit_config(shapes, hints, notes);
+        check(cfg.in_chans == 3, "FastViT stem takes " + std::to_string(cfg.in_chans) +
+                                     " input channels; vitrt feeds RGB images (3)");
+        w = fold_fastvit(cfg, ck.tensors);
+    } catch (const Error& e) {
+        throw Error(ck.path + ": " + e.what());
+    }
+
+    LoadedModel out;
+    out.preprocess = preprocess_from(src, cfg.name, notes);
+    if (opts.image_size > 0) out.preprocess.input_height = out.preprocess.input_width = opts.image_size;
+    out.labels = labels_from(src, cfg.num_classes);
+    ModelDescription d;
+    describe(d, cfg, w, ck, out.preprocess);
+    d.notes.insert(d.notes.end(), notes.begin(), notes.end());
+    out.model = make_fastvit(cfg, std::move(w), ops, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    return out;
+}
+
+}  // namespace vitrt
