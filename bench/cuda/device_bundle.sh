@@ -9,11 +9,11 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build-cuda}
 DATA=${VITRT_SHARED_DATA:-../shared/data}
 cmake -S . -B "$BUILD" -G Ninja >/dev/null
-ninja -C "$BUILD" -j2 vitrt_cli test_cuda_ops test_cuda_model
+ninja -C "$BUILD" -j2 vitrt_cli vitrt_cuda test_cuda_ops test_cuda_model
 grep -qx '/.devcarry/' "$(git rev-parse --git-path info/exclude)" 2>/dev/null ||
     { mkdir -p "$(dirname "$(git rev-parse --git-path info/exclude)")"; echo '/.devcarry/' >>"$(git rev-parse --git-path info/exclude)"; }
 rm -rf .devcarry && mkdir -p .devcarry/stage/bin .devcarry/stage/lib .devcarry/data/reference
-cp "$BUILD/vitrt" "$BUILD/tests/test_cuda_ops" "$BUILD/tests/test_cuda_model" .devcarry/stage/bin/
+cp "$BUILD/vitrt" "$BUILD/libvitrt_cuda.so" "$BUILD/tests/test_cuda_ops" "$BUILD/tests/test_cuda_model" .devcarry/stage/bin/  # the plugin sits next to the executables
 for lib in libgomp.so.1 libdnnl.so.2 libjpeg.so.62 libpng16.so.16 libOpenCL.so.1; do
     cp -L "/lib/x86_64-linux-gnu/$lib" .devcarry/stage/lib/
 done

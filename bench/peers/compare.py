@@ -500,7 +500,7 @@ def report(ctx, mach, engines, results, checks, gemm, mem, elapsed):
     L.append("|---|---|---|---|---|---|")
     for model in a.models:
         for e in engines:
-            k, lab, c = e.key, e.label, checks.get(model, {}).get(e.key)
+            lab, c = e.label, checks.get(model, {}).get(e.key)
             if c is None:
                 continue
             if "error" in c:

@@ -8,7 +8,8 @@
 
 namespace vitrt {
 
-class Error : public std::runtime_error {
+// Default visibility: errors thrown inside the cuda plugin must be catchable as vitrt::Error.
+class __attribute__((visibility("default"))) Error : public std::runtime_error {
 public:
     explicit Error(const std::string& what) : std::runtime_error(what) {}
 };

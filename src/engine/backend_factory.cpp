@@ -2,9 +2,7 @@
 
 #include "backends/cpu/cpu_ops.hpp"
 #include "backends/ref/ref_ops.hpp"
-#ifdef VITRT_HAVE_CUDA
-#include "backends/cuda/cuda_ops.hpp"
-#endif
+#include "engine/cuda_plugin.hpp"
 
 namespace vitrt {
 
@@ -18,14 +16,7 @@ DType parse_precision(const std::string& s) {
 }
 
 std::unique_ptr<Ops> make_backend(const std::string& name, int threads, const std::string& precision) {
-    if (name == "cuda") {  // parses its own tokens (adds tf32)
-#ifdef VITRT_HAVE_CUDA
-        return make_cuda_ops(precision);
-#else
-        throw Error("this vitrt was built without the cuda backend (nvcc was not found at configure time, or "
-                    "-DVITRT_CUDA=OFF); reconfigure with the CUDA toolkit installed to use --device cuda");
-#endif
-    }
+    if (name == "cuda") return load_cuda_backend(precision);  // parses its own tokens (adds tf32)
     if (precision == "tf32") throw Error("precision tf32 is only available on the cuda backend");
     const DType p = parse_precision(precision);
     if (name == "cpu") {

@@ -3,6 +3,9 @@
 #include "backends/cpu/kernels_conv.hpp"
 #include "backends/cpu/vec_act.hpp"
 
+// 64-byte vectors passed between always-inline helpers: the non-AVX-512 ABI note cannot apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace vitrt::cpu {
 namespace {
 

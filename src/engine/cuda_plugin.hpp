@@ -1,0 +1,16 @@
+// Loading the cuda backend plugin (libvitrt_cuda.so) on demand.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/ops.hpp"
+
+namespace vitrt {
+
+// Looks for the plugin in $VITRT_CUDA_PLUGIN, next to the running executable, in ../lib, and where
+// the build put it; vitrt::Error naming the places looked at (or the plugin's own error, e.g. no
+// CUDA device) otherwise. The plugin stays loaded for the life of the process.
+std::unique_ptr<Ops> load_cuda_backend(const std::string& precision);
+
+}  // namespace vitrt
