@@ -17,8 +17,7 @@ struct Conv {
 struct Block {
     bool attention = false;
     Conv mixer, mlp_conv;
-    Tensor qkv_w, qkv_b, proj_w, proj_b, ls1, fc1_w, fc1_b, fc2_w, fc2_b, ls;
-    bool has_ls1 = false, has_ls = false;
+    Tensor qkv_w, qkv_b, proj_w, proj_b, fc1_w, fc1_b, fc2_w, fc2_b;  // layer scales folded into proj, fc2
 };
 
 struct Stage {
@@ -128,11 +127,10 @@ private:
                     ops.attention(qkv, int(D / cfg_.head_dim), attn_scale_, att);
                     LinearOpts op;
                     op.bias = &b.proj_b;
-                    op.scale = b.has_ls1 ? &b.ls1 : nullptr;
                     op.residual = &x;
                     ops.linear(rows(att, D), b.proj_w, rows(x, D), op);
                 }
-                // ConvFFN: x += ls * fc2(GELU(fc1(dwconv(x)))).
+                // ConvFFN: x += gamma * fc2(GELU(fc1(dwconv(x)))) (gamma folded into fc2).
                 Tensor t = conv(ops, x, b.mlp_conv, Activation::none, H, W,
                                 [&](int64_t h, int64_t w, int64_t c) { return view(tmp, {B, h, w, c}); });
                 Tensor h = view(hid, {B * T, st.hidden});
@@ -142,7 +140,6 @@ private:
                 ops.linear(rows(t, D), b.fc1_w, h, o1);
                 LinearOpts o2;
                 o2.bias = &b.fc2_b;
-                o2.scale = b.has_ls ? &b.ls : nullptr;
                 o2.residual = &x;
                 ops.linear(h, b.fc2_w, rows(x, D), o2);
             }
@@ -234,15 +231,11 @@ private:
                     check(sc.dim % cfg_.head_dim == 0, "FastViT stage " + std::to_string(si) + " width " +
                                                            std::to_string(sc.dim) + " is not a multiple of the head dim 32");
                     b.qkv_w = lin(bw.qkv_w), b.qkv_b = par(bw.qkv_b), b.proj_w = lin(bw.proj_w), b.proj_b = par(bw.proj_b);
-                    b.has_ls1 = bw.ls1.view.data != nullptr;
-                    if (b.has_ls1) b.ls1 = par(bw.ls1);
                 } else {
                     b.mixer = prepare_conv(bw.mixer);
                 }
                 b.mlp_conv = prepare_conv(bw.mlp_conv);
                 b.fc1_w = lin(bw.fc1_w), b.fc1_b = par(bw.fc1_b), b.fc2_w = lin(bw.fc2_w), b.fc2_b = par(bw.fc2_b);
-                b.has_ls = bw.ls.view.data != nullptr;
-                if (b.has_ls) b.ls = par(bw.ls);
                 st.blocks.push_back(std::move(b));
             }
             stages_.push_back(std::move(st));

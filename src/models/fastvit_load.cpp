@@ -126,6 +126,9 @@ void describe(ModelDescription& d, const FastVitConfig& cfg, const FastVitWeight
                           std::to_string(w.train_modules) + " train-time modules reparameterized at load; folded " +
                           std::to_string(bns) + " BatchNorms and merged " + std::to_string(w.branches) + " branches");
     }
+    if (w.layer_scales)
+        d.notes.push_back("folded " + std::to_string(w.layer_scales) +
+                          " LayerScale gammas into the weights of the layers they scale (attention proj, ConvFFN fc2)");
 
     std::vector<int64_t> layers, dims;
     std::string mlp, mixers, pos;

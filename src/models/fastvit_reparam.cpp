@@ -159,6 +159,25 @@ public:
         return h;
     }
 
+    // A linear layer [N, K] (+ bias) followed by a LayerScale gamma [N, 1, 1], when present:
+    // gamma * (W x + b) = (diag(gamma) W) x + gamma b, so the backend sees a plain linear.
+    void scaled_linear(const std::string& p, int64_t N, int64_t K, const Shape& file_shape, const std::string& gamma,
+                       const std::string& what, HostTensor& w, HostTensor& b, FastVitWeights& out) {
+        const auto wv = need(p + ".weight", file_shape, what);
+        const auto bv = need(p + ".bias", {N}, what + " bias");
+        std::vector<double> g(size_t(N), 1.0);
+        if (has(gamma)) {
+            g = need(gamma, {N, 1, 1}, "layer scale");
+            ++out.layer_scales;
+        }
+        w = HostTensor::zeros_f32({N, K});
+        b = HostTensor::zeros_f32({N});
+        for (int64_t n = 0; n < N; ++n) {
+            for (int64_t k = 0; k < K; ++k) w.mutable_f32()[n * K + k] = float(g[size_t(n)] * wv[size_t(n * K + k)]);
+            b.mutable_f32()[n] = float(g[size_t(n)] * bv[size_t(n)]);
+        }
+    }
+
     void check_all_used() const {
         std::string unused;
         int n = 0;
@@ -220,9 +239,8 @@ FastVitBlockWeights fold_block(Folder& F, const FastVitStageConfig& st, const st
             }
             b.qkv_b.mutable_f32()[r] = float(acc);
         }
-        b.proj_w = F.tensor(p + "token_mixer.proj.weight", {D, D}, {D, D}, "attention proj");
-        b.proj_b = F.tensor(p + "token_mixer.proj.bias", {D}, {D}, "attention proj bias");
-        if (F.has(p + "layer_scale_1.gamma")) b.ls1 = F.tensor(p + "layer_scale_1.gamma", {D, 1, 1}, {D}, "layer scale 1");
+        F.scaled_linear(p + "token_mixer.proj", D, D, {D, D}, p + "layer_scale_1.gamma", "attention proj", b.proj_w,
+                        b.proj_b, out);
     }
     {
         const int64_t k = st.mlp_kernel;
@@ -231,10 +249,8 @@ FastVitBlockWeights fold_block(Folder& F, const FastVitStageConfig& st, const st
     }
     b.fc1_w = F.tensor(p + "mlp.fc1.weight", {Hd, D, 1, 1}, {Hd, D}, "ConvFFN fc1");
     b.fc1_b = F.tensor(p + "mlp.fc1.bias", {Hd}, {Hd}, "ConvFFN fc1 bias");
-    b.fc2_w = F.tensor(p + "mlp.fc2.weight", {D, Hd, 1, 1}, {D, Hd}, "ConvFFN fc2");
-    b.fc2_b = F.tensor(p + "mlp.fc2.bias", {D}, {D}, "ConvFFN fc2 bias");
-    const std::string ls = p + (st.attention ? "layer_scale_2.gamma" : "layer_scale.gamma");
-    if (F.has(ls)) b.ls = F.tensor(ls, {D, 1, 1}, {D}, "layer scale");
+    F.scaled_linear(p + "mlp.fc2", D, Hd, {D, Hd, 1, 1}, p + (st.attention ? "layer_scale_2.gamma" : "layer_scale.gamma"),
+                    "ConvFFN fc2", b.fc2_w, b.fc2_b, out);
     return b;
 }
 

@@ -7,6 +7,9 @@
 //   RepConditionalPosEnc    x + pos_enc(x)                    ->  id + W_pos_enc
 //   ConvMlp.conv            BN(dwconv)                        ->  conv with bias
 //   AttentionBlock.norm     BN before qkv (no bias)           ->  qkv weight * scale, bias = W shift
+//   LayerScale gammas       gamma * (W h + b) of proj / fc2   ->  rows of W and b scaled (a plain
+//                           linear: no per-column scale post-op, which oneDNN 2.6 runs on its
+//                           reference matmul when limited to AVX2)
 // Either checkpoint form (or a mix, per module) gives the same folded weights. Every tensor is
 // checked by name and shape; a missing branch tensor or inconsistent width is an Error naming it.
 #pragma once
@@ -29,10 +32,11 @@ struct FoldedConv {
 struct FastVitBlockWeights {
     bool attention = false;
     FoldedConv mixer;                                 // RepMixer: depthwise k x k
-    HostTensor qkv_w, qkv_b, proj_w, proj_b, ls1;     // attention ([3D, D] with the norm folded in)
+    HostTensor qkv_w, qkv_b, proj_w, proj_b;          // attention ([3D, D] with the norm folded in;
+                                                      // proj scaled by layer_scale_1)
     FoldedConv mlp_conv;                              // ConvFFN depthwise 7x7, BN folded
-    HostTensor fc1_w, fc1_b, fc2_w, fc2_b;            // [hidden, D], [D, hidden]
-    HostTensor ls;                                    // [D] ConvFFN layer scale; empty: none
+    HostTensor fc1_w, fc1_b, fc2_w, fc2_b;            // [hidden, D], [D, hidden] (fc2 scaled by the
+                                                      // block's ConvFFN layer scale)
 };
 
 struct FastVitStageWeights {
@@ -58,6 +62,7 @@ struct FastVitWeights {
     int branch_batchnorms = 0; // BatchNorms inside those branches
     int mlp_batchnorms = 0;    // ConvMlp.conv.bn (timm leaves these unfolded)
     int attn_batchnorms = 0;   // AttentionBlock.norm (timm leaves these unfolded)
+    int layer_scales = 0;      // LayerScale gammas folded into proj / fc2
 };
 
 // Folds `tensors` (timm names, either form) for `cfg`. Throws vitrt::Error naming a missing or

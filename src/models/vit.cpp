@@ -13,8 +13,8 @@ namespace vitrt {
 namespace {
 
 struct Block {
-    Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b, ls1;
-    Tensor norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b, ls2;
+    Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b;  // LayerScale folded into proj
+    Tensor norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;    // ... and into fc2
 };
 
 class ViT final : public Model {
@@ -67,7 +67,6 @@ public:
             ops.attention(qkv, int(cfg_.heads), scale, att);
             LinearOpts o_proj;
             o_proj.bias = &b.proj_b;
-            o_proj.scale = cfg_.layer_scale ? &b.ls1 : nullptr;
             o_proj.residual = &x;
             ops.linear(flat(att, D), b.proj_w, flat(x, D), o_proj);
             ops.layernorm(x, b.norm2_w, b.norm2_b, cfg_.eps, h);
@@ -77,7 +76,6 @@ public:
             ops.linear(flat(h, D), b.fc1_w, mlp, o_fc1);
             LinearOpts o_fc2;
             o_fc2.bias = &b.fc2_b;
-            o_fc2.scale = cfg_.layer_scale ? &b.ls2 : nullptr;
             o_fc2.residual = &x;
             ops.linear(mlp, b.fc2_w, flat(x, D), o_fc2);
         }
@@ -150,12 +148,20 @@ private:
     }
     Tensor param(const std::string& name, const Shape& shape) { return prepare(need(name, shape), WeightRole::param); }
     Tensor linear_w(const std::string& name, const Shape& shape) { return prepare(need(name, shape), WeightRole::linear); }
-    // A host tensor scaled by s (used to fold DeiT's head average into the head weights).
-    Tensor scaled(const std::string& name, const Shape& shape, float s, WeightRole role) {
+    // A copy of a weight with row r multiplied by row_scale[r] (or by `s` when row_scale is null):
+    // folds DeiT's head average (0.5) and LayerScale gammas into the layer before them, exactly
+    // up to one f32 rounding, so no backend needs a scale epilogue.
+    Tensor scaled(const std::string& name, const Shape& shape, float s, WeightRole role,
+                  const HostTensor* row_scale = nullptr) {
         const HostTensor& src = need(name, shape);
         HostTensor f = to_f32(src);
+        HostTensor g = row_scale ? to_f32(*row_scale) : HostTensor();
         HostTensor c = HostTensor::zeros_f32(shape);
-        for (int64_t i = 0; i < c.view.numel(); ++i) c.mutable_f32()[i] = f.f32()[i] * s;
+        const int64_t rows = shape[0], cols = c.view.numel() / rows;
+        for (int64_t r = 0; r < rows; ++r) {
+            const float k = row_scale ? g.f32()[r] : s;
+            for (int64_t i = 0; i < cols; ++i) c.mutable_f32()[r * cols + i] = f.f32()[r * cols + i] * k;
+        }
         release_host_pages(src);
         return ops_.prepare_weight(c, role);
     }
@@ -195,17 +201,22 @@ private:
             b.norm1_b = param(p + "norm1.bias", {D});
             b.qkv_w = linear_w(p + "attn.qkv.weight", {3 * D, D});
             if (cfg_.qkv_bias) b.qkv_b = param(p + "attn.qkv.bias", {3 * D});
-            b.proj_w = linear_w(p + "attn.proj.weight", {D, D});
-            b.proj_b = param(p + "attn.proj.bias", {D});
             b.norm2_w = param(p + "norm2.weight", {D});
             b.norm2_b = param(p + "norm2.bias", {D});
             b.fc1_w = linear_w(p + "mlp.fc1.weight", {H, D});
             b.fc1_b = param(p + "mlp.fc1.bias", {H});
-            b.fc2_w = linear_w(p + "mlp.fc2.weight", {D, H});
-            b.fc2_b = param(p + "mlp.fc2.bias", {D});
-            if (cfg_.layer_scale) {
-                b.ls1 = param(p + "ls1.gamma", {D});
-                b.ls2 = param(p + "ls2.gamma", {D});
+            if (cfg_.layer_scale) {  // x + gamma * (W a + b) == x + (gamma W) a + gamma b
+                const HostTensor& g1 = need(p + "ls1.gamma", {D});
+                const HostTensor& g2 = need(p + "ls2.gamma", {D});
+                b.proj_w = scaled(p + "attn.proj.weight", {D, D}, 1.f, WeightRole::linear, &g1);
+                b.proj_b = scaled(p + "attn.proj.bias", {D}, 1.f, WeightRole::param, &g1);
+                b.fc2_w = scaled(p + "mlp.fc2.weight", {D, H}, 1.f, WeightRole::linear, &g2);
+                b.fc2_b = scaled(p + "mlp.fc2.bias", {D}, 1.f, WeightRole::param, &g2);
+            } else {
+                b.proj_w = linear_w(p + "attn.proj.weight", {D, D});
+                b.proj_b = param(p + "attn.proj.bias", {D});
+                b.fc2_w = linear_w(p + "mlp.fc2.weight", {D, H});
+                b.fc2_b = param(p + "mlp.fc2.bias", {D});
             }
             blocks_.push_back(std::move(b));
         }

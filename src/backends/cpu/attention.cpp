@@ -69,6 +69,9 @@ void attention_task(const float* qkv, int64_t T, int64_t D3, int64_t koff, int64
         float* row = s + i * Tp;
         float mx = -INFINITY;
         for (int64_t j = 0; j < T; ++j) mx = std::max(mx, row[j]);
+        // Padded keys must not count: -inf makes their exp the smallest value vexp returns (not
+        // exp(0 - mx), which overflows when the real scores are very negative).
+        for (int64_t j = T; j < Tp; ++j) row[j] = -INFINITY;
         v16 sum = vzero();
         for (int64_t j = 0; j < Tp; j += 16) {
             v16 e = vexp(vload(row + j) - mx);
@@ -76,8 +79,7 @@ void attention_task(const float* qkv, int64_t T, int64_t D3, int64_t koff, int64
             sum += e;
         }
         float total = 0.f;
-        // Padded keys got exp(0 - mx) != 0: remove them from the sum and zero them.
-        for (int64_t j = T; j < Tp; ++j) {
+        for (int64_t j = T; j < Tp; ++j) {  // remove those tiny values from the sum and zero them
             total -= row[j];
             row[j] = 0.f;
         }

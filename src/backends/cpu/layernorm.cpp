@@ -24,7 +24,11 @@ void layernorm_row(const float* x, const float* g, const float* b, float eps, in
 
 void layernorm_f32(const float* x, const float* gamma, const float* beta, float eps, int64_t rows, int64_t dim,
                    float* y) {
-#pragma omp parallel for schedule(static) if (rows * dim > 16384)
+    if (rows * dim <= 16384) {  // small: no parallel region at all (libgomp allocates for if(false) ones)
+        for (int64_t r = 0; r < rows; ++r) layernorm_row(x + r * dim, gamma, beta, eps, dim, y + r * dim);
+        return;
+    }
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r) layernorm_row(x + r * dim, gamma, beta, eps, dim, y + r * dim);
 }
 
