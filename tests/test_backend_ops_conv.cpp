@@ -20,43 +20,21 @@
 #include "backends/cpu/conv_onednn.hpp"
 #include "backends/cpu/kernels_conv.hpp"
 #include "backends/ref/ref_ops.hpp"
+#include "common/op_buffers.hpp"
 #include "engine/backend_factory.hpp"
 
 namespace vitrt {
 namespace {
 
-struct Buf {
-    HostTensor host;
-    Tensor t() const { return host.view; }
-};
+using test::Buf;
+using test::expect_close;
+using test::randn;
+using test::zeros;
 
-Buf randn(const Shape& s, uint32_t seed, float scale = 1.f) {
-    Buf b{HostTensor::zeros_f32(s)};
-    std::mt19937 g(seed);
-    std::normal_distribution<float> n(0.f, scale);
-    for (int64_t i = 0; i < b.host.view.numel(); ++i) b.host.mutable_f32()[i] = n(g);
-    return b;
-}
-Buf zeros(const Shape& s) { return Buf{HostTensor::zeros_f32(s)}; }
 Buf copy(const Buf& a) {
     Buf b{HostTensor::zeros_f32(a.host.view.shape)};
     std::copy(a.host.f32(), a.host.f32() + a.host.view.numel(), b.host.mutable_f32());
     return b;
-}
-
-void expect_close(const Buf& fast, const Buf& ref, double tol, const std::string& what) {
-    ASSERT_EQ(fast.host.view.numel(), ref.host.view.numel());
-    double worst = 0;
-    int64_t at = -1;
-    for (int64_t i = 0; i < ref.host.view.numel(); ++i) {
-        const double r = ref.host.f32()[i], f = fast.host.f32()[i];
-        const double err = std::fabs(f - r) / (1.0 + std::fabs(r));
-        if (!(err <= worst)) {
-            worst = err;
-            at = i;
-        }
-    }
-    EXPECT_LE(worst, tol) << what << ": worst relative error at " << at;
 }
 
 class BackendConvOps : public ::testing::TestWithParam<std::string> {
