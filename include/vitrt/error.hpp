@@ -18,5 +18,9 @@ public:
 inline void check(bool cond, const std::string& msg) {
     if (!cond) throw Error(msg);
 }
+// Same for a literal: builds no std::string unless it throws (hot paths check shapes every call).
+inline void check(bool cond, const char* msg) {
+    if (!cond) throw Error(msg);
+}
 
 }  // namespace vitrt
