@@ -6,6 +6,7 @@
 
 #include "io/model_source.hpp"
 #include "models/fastvit.hpp"
+#include "models/pretrained_cfg.hpp"
 #include "models/vit.hpp"
 #include "models/vit_names.hpp"
 
@@ -64,18 +65,7 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optio
         if (j.is_array() && j.size() == 3)
             for (int i = 0; i < 3; ++i) out[i] = j[size_t(i)].get<float>();
     };
-    if (src.config_kind == "timm" && src.config.contains("pretrained_cfg")) {
-        const auto& pc = src.config["pretrained_cfg"];
-        if (pc.contains("input_size") && pc["input_size"].is_array() && pc["input_size"].size() == 3) {
-            p.input_height = pc["input_size"][1].get<int>();
-            p.input_width = pc["input_size"][2].get<int>();
-        }
-        if (pc.contains("interpolation") && pc["interpolation"].is_string())
-            p.interp = image::parse_interp(pc["interpolation"].get<std::string>());
-        if (pc.contains("crop_pct") && pc["crop_pct"].is_number()) p.crop_pct = pc["crop_pct"].get<double>();
-        if (pc.contains("crop_mode") && pc["crop_mode"].is_string()) p.crop_mode = pc["crop_mode"].get<std::string>();
-        if (pc.contains("mean")) read3(pc["mean"], p.mean);
-        if (pc.contains("std")) read3(pc["std"], p.std);
+    if (apply_timm_pretrained_cfg(src, p)) {
         known = true;
     } else if (src.config_kind == "transformers" && src.preprocessor.is_object()) {
         // ViTImageProcessor: resize straight to size (no crop), rescale, normalise.
