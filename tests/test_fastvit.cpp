@@ -1,7 +1,7 @@
 // FastViT against timm (random-weight fixtures in ../shared/data/reference/fastvit_t8 and
 // fastvit_sa12, made by timm 1.0.28 in float32; see that folder's README): logits from both
 // checkpoint forms on both backends, fastvit_t8 stage by stage, `vitrt info`, malformed
-// checkpoints, and a steady-state forward that allocates nothing.
+// and malformed checkpoints (steady-state allocation: tests/test_steady_state_alloc.cpp).
 //
 // Tolerances:
 //   logits (O(1), std 0.29):              max |logit - logits.bin| <= 1e-4 (issue 3). timm's own
@@ -28,57 +28,6 @@
 #include "models/load.hpp"
 #include "vitrt/vitrt.hpp"
 
-// --- allocation counting (SteadyStateForwardDoesNotAllocate) ------------------------------------
-// The test binary interposes the C allocation entry points (glibc's __libc_* do the work), so
-// allocations made anywhere in the process (oneDNN, libgomp, libstdc++'s operator new) are seen.
-// Tensor shapes are std::vectors and oneDNN builds a small argument map per primitive execution,
-// so a forward makes small (< 256 B) allocations; activations, weights, scratchpads and kernels
-// never are: a planned forward must make no allocation of 1 KiB or more.
-namespace {
-std::atomic<bool> g_count_allocs{false};
-std::atomic<long> g_allocs{0}, g_large_allocs{0}, g_largest{0};
-inline void note_alloc(size_t n = 0) {
-    if (!g_count_allocs.load(std::memory_order_relaxed)) return;
-    g_allocs.fetch_add(1, std::memory_order_relaxed);
-    if (n >= 1024) g_large_allocs.fetch_add(1, std::memory_order_relaxed);
-    long prev = g_largest.load(std::memory_order_relaxed);
-    while (long(n) > prev && !g_largest.compare_exchange_weak(prev, long(n))) {
-    }
-}
-}  // namespace
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-void* malloc(size_t n) {
-    note_alloc(n);
-    return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t s) {
-    note_alloc(n * s);
-    return __libc_calloc(n, s);
-}
-void* realloc(void* p, size_t n) {
-    note_alloc(n);
-    return __libc_realloc(p, n);
-}
-void* memalign(size_t a, size_t n) {
-    note_alloc(n);
-    return __libc_memalign(a, n);
-}
-void* aligned_alloc(size_t a, size_t n) {
-    note_alloc(n);
-    return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, size_t a, size_t n) {
-    note_alloc(n);
-    void* p = __libc_memalign(a, n);
-    if (!p) return 12;  // ENOMEM
-    *out = p;
-    return 0;
-}
-}
 
 namespace fs = std::filesystem;
 
@@ -319,30 +268,6 @@ TEST(FastVitMalformed, MissingOrMisshapenTensorsAreNamed) {
     auto e = Engine::load(fixture("fastvit_t8") + "/model_reparam.safetensors");
     const auto input = test::read_f32(fixture("fastvit_t8") + "/input.bin");
     EXPECT_LE(max_abs_diff(e->run(input.data(), 2), test::read_f32(fixture("fastvit_t8") + "/logits.bin")), 1e-4);
-}
-
-// --- plan once, run many: no buffer allocated after the first run -------------------------------------
-
-TEST(FastVitSpeed, SteadyStateForwardDoesNotAllocate) {
-    VITRT_REQUIRE_SHARED_DATA();
-    for (const char* name : {"fastvit_t8", "fastvit_sa12"}) {
-        auto e = Engine::load(fixture(name) + "/model_reparam.safetensors");
-        const auto input = test::read_f32(fixture(name) + "/input.bin");
-        std::vector<float> logits(size_t(2 * e->num_classes()));
-        // Plans, primitives, packed weights; twice, since a primitive created for batch 2 may grow the
-        // shared scratchpad, which batch 1's primitives then re-point to once.
-        for (int r = 0; r < 2; ++r)
-            for (int b : {1, 2}) e->run(input.data(), b, logits.data());
-        g_allocs = 0, g_large_allocs = 0, g_largest = 0;
-        g_count_allocs = true;
-        for (int r = 0; r < 3; ++r)
-            for (int b : {1, 2}) e->run(input.data(), b, logits.data());
-        g_count_allocs = false;
-        std::cout << "[ allocs   ] " << name << ": " << g_allocs.load() / 6 << " small allocations per forward, largest "
-                  << g_largest.load() << " bytes\n";
-        EXPECT_EQ(g_large_allocs.load(), 0) << name << ": buffers allocated during planned forwards (largest "
-                                            << g_largest.load() << " bytes)";
-    }
 }
 
 }  // namespace

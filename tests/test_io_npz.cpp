@@ -81,7 +81,7 @@ TEST_P(NumpyWritten, MatchesNumpyExactly) {
         SCOPED_TRACE(name);
         ASSERT_TRUE(ck.has(name));
         const HostTensor& t = ck.get(name);
-        EXPECT_EQ(t.shape(), m["shape"].get<Shape>());
+        EXPECT_EQ(t.shape(), Shape(m["shape"].get<std::vector<int64_t>>()));
         EXPECT_EQ(dtype_name(t.view.dtype), m["dtype"].get<std::string>());
         EXPECT_EQ(reinterpret_cast<uintptr_t>(t.view.data) % dtype_size(t.view.dtype), 0u);
         const std::string want = read_bytes(m["file"]);

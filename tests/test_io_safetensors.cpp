@@ -32,7 +32,7 @@ void expect_matches_file(const Checkpoint& ck, const std::string& path) {
         if (name == "__metadata__") continue;
         ASSERT_TRUE(ck.has(name)) << name;
         const HostTensor& t = ck.get(name);
-        const Shape shape = v["shape"].get<Shape>();
+        const Shape shape(v["shape"].get<std::vector<int64_t>>());
         EXPECT_EQ(t.shape(), shape) << name;
         const uint64_t b = v["data_offsets"][0], e = v["data_offsets"][1];
         ASSERT_EQ(t.view.nbytes(), e - b) << name;

@@ -21,7 +21,61 @@ enum class DType : uint8_t { f32, f16, bf16 };
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // "f32", "f16", "bf16"
 
-using Shape = std::vector<int64_t>;
+// A tensor shape: up to Shape::kMaxRank dims stored inline, so making, copying and comparing
+// shapes (every view a forward takes) never touches the heap. Reads like a std::vector<int64_t>.
+class Shape {
+public:
+    static constexpr int kMaxRank = 8;
+    using value_type = int64_t;
+    using iterator = int64_t*;
+    using const_iterator = const int64_t*;
+
+    Shape() = default;
+    Shape(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.end()); }
+    template <class It>
+    Shape(It first, It last) {
+        assign(first, last);
+    }
+    explicit Shape(const std::vector<int64_t>& dims) { assign(dims.begin(), dims.end()); }
+
+    size_t size() const { return size_t(rank_); }
+    bool empty() const { return rank_ == 0; }
+    int64_t& operator[](size_t i) { return d_[i]; }
+    int64_t operator[](size_t i) const { return d_[i]; }
+    int64_t at(size_t i) const {
+        check(i < size_t(rank_), "Shape::at: dimension out of range");
+        return d_[i];
+    }
+    int64_t back() const { return d_[rank_ - 1]; }
+    int64_t front() const { return d_[0]; }
+    const int64_t* data() const { return d_; }
+    iterator begin() { return d_; }
+    iterator end() { return d_ + rank_; }
+    const_iterator begin() const { return d_; }
+    const_iterator end() const { return d_ + rank_; }
+    void push_back(int64_t v) {
+        check(rank_ < kMaxRank, "Shape: more than 8 dimensions");
+        d_[rank_++] = v;
+    }
+    void pop_back() { --rank_; }
+    std::vector<int64_t> to_vector() const { return {begin(), end()}; }
+
+    friend bool operator==(const Shape& a, const Shape& b) {
+        if (a.rank_ != b.rank_) return false;
+        for (int i = 0; i < a.rank_; ++i)
+            if (a.d_[i] != b.d_[i]) return false;
+        return true;
+    }
+    friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+private:
+    template <class It>
+    void assign(It first, It last) {
+        for (; first != last; ++first) push_back(int64_t(*first));
+    }
+    int64_t d_[kMaxRank] = {};
+    int rank_ = 0;
+};
 
 int64_t numel(const Shape& s);
 std::string shape_str(const Shape& s);  // "[2, 3, 224, 224]"

@@ -1,6 +1,7 @@
 #include "backends/cpu/gemm_onednn.hpp"
 
 #include <cstring>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -51,6 +52,7 @@ struct Prim {
     dnnl::matmul prim;
     dnnl::memory src, wei, bias, dst, scale;
     std::unordered_map<int, dnnl::memory> args;
+    std::vector<dnnl_exec_arg_t> cargs;  // args for the C API (the C++ execute() builds a vector per call)
 };
 
 }  // namespace
@@ -160,7 +162,10 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
         const size_t need = pd.scratchpad_desc().get_size();
         if (need > I.scratch.size()) {
             I.scratch.resize(need);
-            for (auto& [k, q] : I.prims) q.args.erase(DNNL_ARG_SCRATCHPAD);  // re-pointed below
+            for (auto& [k, q] : I.prims) {  // re-pointed below
+                q.args.erase(DNNL_ARG_SCRATCHPAD);
+                q.cargs.clear();
+            }
         }
         it = I.prims.emplace(key, std::move(p)).first;
     }
@@ -168,7 +173,10 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
     if (!p.args.count(DNNL_ARG_SCRATCHPAD)) {
         p.args[DNNL_ARG_SCRATCHPAD] =
             dnnl::memory({{int64_t(I.scratch.size())}, dt::u8, tag::a}, I.eng, I.scratch.data());
+        p.cargs.clear();
     }
+    if (p.cargs.empty())
+        for (const auto& [arg, mem] : p.args) p.cargs.push_back({arg, mem.get()});
     if (I.wdt == dt::bf16) {
         if (int64_t(I.xb.size()) < M * w.K) I.xb.resize(size_t(M * w.K));  // first run of a plan only
         to_bf16(x, M * w.K, I.xb.data());
@@ -180,7 +188,8 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
     p.dst.set_data_handle(y);
     if (bias) p.bias.set_data_handle(const_cast<float*>(bias));
     if (scale) p.scale.set_data_handle(const_cast<float*>(scale));
-    p.prim.execute(I.strm, p.args);
+    const dnnl_status_t st = dnnl_primitive_execute(p.prim.get(), I.strm.get(), int(p.cargs.size()), p.cargs.data());
+    if (st != dnnl_success) throw Error("oneDNN matmul failed (status " + std::to_string(int(st)) + ")");
     I.strm.wait();
 }
 
