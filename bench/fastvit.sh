@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# FastViT on the CPU: vitrt vs a PyTorch peer (same reparameterized network, torch.nn.functional),
+# FastViT on the CPU: vitrt vs a PyTorch peer (same reparameterized network, torch.nn.functional)
+# and ONNX Runtime (that network exported to ONNX),
 # alternating in R rounds, batch 1 and 8. Results and how to read them: bench/fastvit.md.
 #
 #   bench/fastvit.sh [ROUNDS]        (env: VITRT=build/vitrt, THREADS=2, VITRT_BENCH_DIR=/tmp/vitrt-bench-models)
@@ -15,7 +16,7 @@ vitrt="${VITRT:-$repo/build/vitrt}"
 threads="${THREADS:-2}"
 work="${VITRT_BENCH_DIR:-/tmp/vitrt-bench-models}"
 t8="$repo/../shared/data/reference/fastvit_t8"
-export OMP_WAIT_POLICY=passive
+export OMP_WAIT_POLICY=passive  # ONNX Runtime: its defaults (it spins; the machine should be quiet)
 mkdir -p "$work"
 [ -f "$work/fastvit_sa12.safetensors" ] ||
   /usr/bin/python3 "$repo/bench/fastvit_random_weights.py" --model fastvit_sa12 --form unfused --out "$work/fastvit_sa12.safetensors"
@@ -23,12 +24,32 @@ mkdir -p "$work"
   /usr/bin/python3 "$repo/bench/fastvit_random_weights.py" --model fastvit_sa12 --form reparam --out "$work/fastvit_sa12_reparam.safetensors"
 /usr/bin/python3 "$repo/bench/fastvit_torch_peer.py" --check "$t8"
 
+# ONNX Runtime peer: the same reparameterized network exported from the PyTorch peer; its logits on
+# the fixture's input must match timm's before its time counts.
+ort="$repo/bench/peers/ort_bench.js"
+[ -d "$repo/bench/peers/node_modules/onnxruntime-node" ] || (cd "$repo/bench/peers" && npm ci --ignore-scripts --no-audit --no-fund)
+for m in t8 sa12; do
+  onnx="$work/fastvit_$m.onnx"
+  src="$t8/model_reparam.safetensors"; [ $m = sa12 ] && src="$work/fastvit_sa12_reparam.safetensors"
+  [ -f "$onnx" ] || /usr/bin/python3 "$repo/bench/fastvit_torch_peer.py" --weights "$src" --export-onnx "$onnx"
+done
+node "$ort" --model "$work/fastvit_t8.onnx" --threads "$threads" --image-size 256 --check-input "$t8/input.bin" \
+  --check-batch 2 --check-output "$work/fastvit_t8.ort_logits.f32" >/dev/null
+/usr/bin/python3 -c "import numpy as np,sys; d=np.abs(np.fromfile(sys.argv[1],'<f4')-np.fromfile(sys.argv[2],'<f4')).max(); print(f'ONNX Runtime fastvit_t8: max |logits - logits.bin| = {d:.3g}'); sys.exit(d > 1e-3)" \
+  "$work/fastvit_t8.ort_logits.f32" "$t8/logits.bin"
+ort_time() {  # model batch -> "ONNX Runtime  batch B  median ms  min ms  images/s"
+  node "$ort" --model "$1" --threads "$threads" --image-size 256 --batch "$2" --warmup 2 --runs 10 |
+    /usr/bin/python3 -c "import json,sys,statistics as s; j=json.load(sys.stdin); t=j['times_ms']; m=s.median(t); print(f'ONNX Runtime {j[\"onnxruntime\"]}   batch {j[\"batch\"]}  median {m:.2f} ms  min {min(t):.2f} ms  {j[\"batch\"]/m*1e3:.1f} images/s')"
+}
+
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
   echo "== round $r"
   "$vitrt" bench --model "$t8/model.safetensors" --batch 1,8 --threads "$threads"
   /usr/bin/python3 "$repo/bench/fastvit_torch_peer.py" --weights "$t8/model_reparam.safetensors" --batch 1,8 --threads "$threads"
+  for b in 1 8; do ort_time "$work/fastvit_t8.onnx" $b; done
   "$vitrt" bench --model "$work/fastvit_sa12.safetensors" --batch 1,8 --threads "$threads"
   /usr/bin/python3 "$repo/bench/fastvit_torch_peer.py" --weights "$work/fastvit_sa12_reparam.safetensors" --batch 1,8 --threads "$threads"
+  for b in 1 8; do ort_time "$work/fastvit_sa12.onnx" $b; done
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 done

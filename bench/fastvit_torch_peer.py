@@ -5,6 +5,7 @@ torch.nn.functional (timm is not installed here), timed the way `vitrt bench` ti
   /usr/bin/python3 bench/fastvit_torch_peer.py --weights M_reparam.safetensors --batch 1,8 --threads 2
   /usr/bin/python3 bench/fastvit_torch_peer.py --check ../shared/data/reference/fastvit_t8
 
+--export-onnx OUT writes the same network as ONNX for the ONNX Runtime peer (bench/fastvit.sh).
 --check runs DIR/model_reparam.safetensors on DIR/input.bin and prints max |logits - logits.bin|
 (the peer must be a correct FastViT before its time means anything). Variants: eager NCHW (what
 timm runs), eager channels_last, and torch.jit.trace + freeze of the channels_last one.
@@ -115,6 +116,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--export-onnx", metavar="OUT", help="write the network as ONNX (opset 17, dynamic batch) and exit")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.check:
@@ -126,6 +128,12 @@ def main():
         print(f"{a.check}: max |logits - logits.bin| = {np.abs(got - ref).max():.3g}")
         return
     m = FastVitReparam(load_safetensors(a.weights)).eval()
+    if a.export_onnx:  # the ONNX Runtime peer (bench/fastvit.sh) runs the same network
+        with torch.no_grad():
+            torch.onnx.export(m, torch.randn(1, 3, 256, 256), a.export_onnx, opset_version=17, input_names=["x"],
+                              output_names=["logits"], dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+        print(f"wrote {a.export_onnx}")
+        return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {a.weights}")
     print(f"{'variant':<22} {'batch':>5} {'median ms':>10} {'min ms':>8} {'images/s':>9}")
     for b in [int(v) for v in a.batch.split(",")]:

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 
+#include "backends/cpu/kernels.hpp"
 #include "backends/ref/ref_ops.hpp"
 #include "common/op_buffers.hpp"
 #include "engine/backend_factory.hpp"
@@ -186,6 +187,32 @@ TEST(BackendOpsBf16, LinearMatchesReferenceOnRoundedInputs) {
         ref->linear(xr.t(), ref->prepare_weight(wr.host, WeightRole::linear), yr.t(), orf);
         fast->linear(x.t(), fast->prepare_weight(w.host, WeightRole::linear), yf.t(), of);
         expect_close(yf, yr, 1e-5 * std::sqrt(double(K)), "bf16 linear K=" + std::to_string(K));
+    }
+}
+
+// bf16 attention (AVX512-BF16): the reference runs on the same bf16-rounded q, k, v; what is left
+// is the rounding of the probabilities to bf16 and f32 accumulation order. Each probability moves
+// by at most 2^-9 relative, so an output (a convex combination of v rows) moves by at most
+// 2^-9 * max |v|: that bound (+ the f32 tolerance) is the tolerance. Observed: <= 0.45 of it.
+TEST(BackendOpsBf16, AttentionMatchesReferenceOnRoundedInputs) {
+    if (!cpu::cpu_has_avx512_bf16()) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+    auto ref = make_ref_ops();
+    struct Case {
+        int64_t B, T, heads, hd;
+    };
+    for (const Case c : {Case{1, 197, 3, 64}, Case{2, 577, 12, 64}, Case{2, 257, 16, 80}, Case{3, 50, 8, 32},
+                         Case{1, 5, 1, 7}, Case{2, 17, 4, 128}, Case{1, 49, 2, 96}}) {
+        const int64_t D = c.heads * c.hd;
+        Buf qkv = randn({c.B, c.T, 3 * D}, 11, 1.5f);
+        Buf yr = zeros({c.B, c.T, D}), yf = zeros({c.B, c.T, D});
+        const float scale = float(1.0 / std::sqrt(double(c.hd)));
+        ref->attention(rounded_bf16(qkv).t(), int(c.heads), scale, yr.t());
+        cpu::attention_bf16(qkv.host.f32(), c.B, c.T, c.heads, c.hd, scale, yf.host.mutable_f32());
+        float vmax = 0.f;
+        for (int64_t i = 0; i < qkv.host.view.numel(); ++i) vmax = std::max(vmax, std::fabs(qkv.host.f32()[i]));
+        const double tol = std::ldexp(double(vmax), -9) + 1e-5 * std::sqrt(double(c.T + c.hd));
+        expect_close(yf, yr, tol, "bf16 attention B=" + std::to_string(c.B) + " T=" + std::to_string(c.T) +
+                                       " hd=" + std::to_string(c.hd));
     }
 }
 

@@ -8,19 +8,24 @@
 
 namespace {
 
-// OpenMP threads that spin at barriers steal the cores other processes need (these machines are
-// shared) and collapse our own speed when a core is busy. libgomp reads its wait policy once, at
-// load, so the CLI re-executes itself with a passive policy unless the user chose one.
-void prefer_passive_openmp(char** argv) {
+// OpenMP threads that spin at barriers for long (libgomp's default: up to 300000 spins) steal the
+// cores other processes need (these machines are shared) and collapse our own speed when a core is
+// busy; never spinning (passive) makes every one of the ~100 parallel regions of a forward pay a
+// futex wake-up. The CLI spins briefly (10000 spins, tens of microseconds: enough to bridge
+// back-to-back ops), then sleeps. Measured on ViT-B/16 batch 1 (2 cores): ~5 % faster than
+// passive on a quiet machine, as fast as passive with both cores busy, where libgomp's default
+// ("active") is 25x slower. libgomp reads this once, at load, so the CLI re-executes itself with
+// it unless the user chose a policy.
+void prefer_short_spin_openmp(char** argv) {
     if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("GOMP_SPINCOUNT", "10000", 1);
     execv("/proc/self/exe", argv);  // only returns on failure: carry on with the default policy
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    prefer_passive_openmp(argv);
+    prefer_short_spin_openmp(argv);
     CLI::App app{"vitrt: Vision Transformer inference (ViT, DeiT) on CPU"};
     app.require_subcommand(1);
     vitrt::cli::add_classify(app);

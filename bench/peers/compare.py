@@ -296,7 +296,8 @@ def gemm_rates(ctx, bf16, when):
     cmd = [ctx.a.gemm_rate, "--m", str(FC1[0]), "--k", str(FC1[1]), "--n", str(FC1[2]), "--threads",
            str(ctx.threads), "--reps", "20"] + (["--bf16"] if bf16 else [])
     env = ctx.base_env()
-    env.setdefault("OMP_WAIT_POLICY", "passive")  # as the vitrt CLI runs
+    if "OMP_WAIT_POLICY" not in env:
+        env.setdefault("GOMP_SPINCOUNT", "10000")  # as the vitrt CLI runs
     try:
         out, _, _ = ctx.run(cmd, env=env, what="gemm_rate")
     except Failure as f:
@@ -423,8 +424,11 @@ def report(ctx, mach, engines, results, checks, gemm, mem, elapsed):
              f"CPU EP); PyTorch {mach.get('torch_version', '?')} (Debian python3-torch, OpenBLAS "
              f"{os.path.basename(mach.get('torch_blas', '?'))}, OPENBLAS_CORETYPE=SkylakeX)")
     inherited = os.environ.get("OMP_WAIT_POLICY")
+    spin = os.environ.get("GOMP_SPINCOUNT")
     L.append("- idle threads: vitrt " + (f"OMP_WAIT_POLICY={inherited} (inherited)" if inherited else
-                                         "OMP_WAIT_POLICY=passive (the CLI's default)") + "; peers " +
+                                         f"GOMP_SPINCOUNT={spin} (inherited)" if spin else
+                                         "GOMP_SPINCOUNT=10000, a brief spin then sleep (the CLI's default)") +
+             "; peers " +
              ("passive (PyTorch OMP_WAIT_POLICY=passive, ONNX Runtime allow_spinning=0)" if a.peer_wait == "passive"
               else "at their runtime defaults (ONNX Runtime spins" +
               (f", PyTorch inherits OMP_WAIT_POLICY={inherited})" if inherited else ", GNU OpenMP spins a while)")))

@@ -1,114 +1,117 @@
-// Multi-head attention for the cpu backend, fused per (image, head, block of query rows):
-//   S = Q_blk K^T * scale -> softmax -> O_blk = P V
-// K (transposed) and V of the head are packed once per task into per-thread buffers; the score
-// block [rows x T] stays in cache, never T x T per image in memory. Register-blocked micro-kernels
-// over 16-float vectors (GCC vector extensions: zmm on AVX-512, 2 x ymm on AVX2, xmm otherwise),
-// compiled per ISA and picked at run time. Any head_dim; T any (tails padded with zeros / -inf).
+// Multi-head attention for the cpu backend, f32 products, fused per task (attention_common.hpp):
+//   pack K^T and V of the head once; per chunk of query rows: S = Q K^T * scale -> exp(S - max)
+//   -> O = (P V) / sum.
+// Register-blocked micro-kernels over 16-float vectors (GCC vector extensions: zmm on AVX-512,
+// 2 x ymm on AVX2, xmm otherwise), compiled per ISA and picked at run time. Any head_dim (a
+// scalar path above 128); any T (keys padded to 16 with zeros, padded probabilities exactly 0).
 // Reference twin: RefOps::attention (tests/test_backend_ops.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/attention_common.hpp"
 #include "backends/cpu/kernels.hpp"
-#include "backends/cpu/vec.hpp"
 
 namespace vitrt::cpu {
 namespace {
 
-constexpr int64_t kRows = 64;  // query rows per task
-constexpr int64_t kMaxHdVec = 8;  // head_dim <= 128
+using attn::kChunk;
 
 struct Scratch {
-    std::vector<float> kt, v, s;  // K^T [hd][Tp], V [Tp][hdp], scores [kRows][Tp]
+    std::vector<float> kt, v, s, inv;  // K^T [hd][Tp], V [Tp][hdp], scores [kChunk][Tp], 1/sum [kChunk]
+    void grow(int64_t hd, int64_t Tp, int64_t hdp) {
+        if (int64_t(kt.size()) < hd * Tp) kt.resize(size_t(hd * Tp));
+        if (int64_t(v.size()) < Tp * hdp) v.resize(size_t(Tp * hdp));
+        if (int64_t(s.size()) < kChunk * Tp) s.resize(size_t(kChunk * Tp));
+        if (inv.size() < size_t(kChunk)) inv.resize(size_t(kChunk));
+    }
 };
 
-VITRT_ISA_CLONES
-void attention_task(const float* qkv, int64_t T, int64_t D3, int64_t koff, int64_t voff, int64_t hd, float scale,
-                    int64_t row0, int64_t row1, Scratch& sc, float* out, int64_t out_stride) {
-    const int64_t Tp = (T + 15) / 16 * 16, hdp = (hd + 15) / 16 * 16, nv = hdp / 16;
+// Scores of rows [0, n) of the chunk (n a multiple of 6 after clamping pointers), 6 rows x 16 keys
+// per micro-tile: 6 accumulators, one K^T load and six broadcasts per step.
+inline __attribute__((always_inline)) void scores_f32(const float* q0, int64_t qstride, int64_t n, const float* kt,
+                                                      int64_t Tp, int64_t hd, float scale, float* s) {
+    constexpr int R = 6;
+    for (int64_t r = 0; r < n; r += R) {
+        const float* q[R];
+        for (int i = 0; i < R; ++i) q[i] = q0 + std::min<int64_t>(r + i, n - 1) * qstride;
+        for (int64_t j = 0; j < Tp; j += 16) {
+            v16 a[R] = {};
+            for (int64_t e = 0; e < hd; ++e) {
+                const v16 k = vload(kt + e * Tp + j);
+                for (int i = 0; i < R; ++i) a[i] += q[i][e] * k;
+            }
+            for (int i = 0; i < R && r + i < n; ++i) vstore(s + (r + i) * Tp + j, a[i] * scale);
+        }
+    }
+}
+
+// out rows [0, n) = P V * inv, R rows x NV vectors of features per micro-tile.
+template <int NV>
+inline __attribute__((always_inline)) void pv_f32(const float* s, int64_t Tp, int64_t n, int64_t T, const float* vv,
+                                                  const float* inv, int64_t hd, float* out, int64_t ostride) {
+    constexpr int R = NV <= 4 ? 4 : NV <= 6 ? 3 : 2;
+    constexpr int hdp = 16 * NV;
+    for (int64_t r = 0; r < n; r += R) {
+        v16 acc[R][NV] = {};
+        const float* p[R];
+        for (int i = 0; i < R; ++i) p[i] = s + std::min<int64_t>(r + i, n - 1) * Tp;
+        for (int64_t j = 0; j < T; ++j) {
+            const float* vr = vv + j * hdp;
+            for (int c = 0; c < NV; ++c) {
+                const v16 x = vload(vr + 16 * c);
+                for (int i = 0; i < R; ++i) acc[i][c] += p[i][j] * x;
+            }
+        }
+        for (int i = 0; i < R && r + i < n; ++i) {
+            float tmp[hdp];
+            for (int c = 0; c < NV; ++c) vstore(tmp + 16 * c, acc[i][c] * inv[r + i]);
+            std::memcpy(out + (r + i) * ostride, tmp, size_t(hd) * sizeof(float));
+        }
+    }
+}
+
+template <int NV>
+VITRT_ISA_CLONES void attention_task(const float* qkv, int64_t T, int64_t D3, int64_t koff, int64_t voff,
+                                     int64_t hd, float scale, int64_t row0, int64_t row1, Scratch& sc, float* out,
+                                     int64_t ostride) {
+    constexpr int64_t hdp = 16 * NV;
+    const int64_t Tp = attn::pad16(T);
     float* kt = sc.kt.data();
     float* vv = sc.v.data();
-    float* s = sc.s.data();
-    // Pack K^T (zero-padded columns) and V (zero-padded rows and features).
-    for (int64_t e = 0; e < hd; ++e) {
+    for (int64_t e = 0; e < hd; ++e) {  // K^T, zero-padded keys
         float* dst = kt + e * Tp;
         for (int64_t j = 0; j < T; ++j) dst[j] = qkv[j * D3 + koff + e];
         for (int64_t j = T; j < Tp; ++j) dst[j] = 0.f;
     }
-    for (int64_t j = 0; j < Tp; ++j) {
+    for (int64_t j = 0; j < T; ++j) {  // V, zero-padded features (padded keys are never read)
         float* dst = vv + j * hdp;
-        if (j < T) {
-            std::memcpy(dst, qkv + j * D3 + voff, size_t(hd) * sizeof(float));
-            for (int64_t e = hd; e < hdp; ++e) dst[e] = 0.f;
-        } else {
-            std::memset(dst, 0, size_t(hdp) * sizeof(float));
-        }
+        std::memcpy(dst, qkv + j * D3 + voff, size_t(hd) * sizeof(float));
+        for (int64_t e = hd; e < hdp; ++e) dst[e] = 0.f;
     }
-    const int64_t nrows = row1 - row0;
-    // Scores: 4 query rows x 16 keys per micro-tile.
-    for (int64_t r = 0; r < nrows; r += 4) {
-        const int64_t rn = std::min<int64_t>(4, nrows - r);
-        const float* q[4];
-        for (int64_t i = 0; i < 4; ++i) q[i] = qkv + (row0 + r + std::min(i, rn - 1)) * D3;
-        for (int64_t j = 0; j < Tp; j += 16) {
-            v16 a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-            for (int64_t e = 0; e < hd; ++e) {
-                const v16 k = vload(kt + e * Tp + j);
-                a0 += q[0][e] * k;
-                a1 += q[1][e] * k;
-                a2 += q[2][e] * k;
-                a3 += q[3][e] * k;
-            }
-            const v16 acc[4] = {a0, a1, a2, a3};
-            for (int64_t i = 0; i < rn; ++i) vstore(s + (r + i) * Tp + j, acc[i] * scale);
-        }
+    for (int64_t r = row0; r < row1; r += kChunk) {
+        const int64_t n = std::min(kChunk, row1 - r);
+        scores_f32(qkv + r * D3, D3, n, kt, Tp, hd, scale, sc.s.data());
+        attn::softmax_rows(sc.s.data(), n, T, Tp, sc.inv.data());
+        pv_f32<NV>(sc.s.data(), Tp, n, T, vv, sc.inv.data(), hd, out + r * ostride, ostride);
     }
-    // Softmax per row (padded keys excluded), then O = P V with 4 rows x head_dim per tile.
-    for (int64_t i = 0; i < nrows; ++i) {
-        float* row = s + i * Tp;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < T; ++j) mx = std::max(mx, row[j]);
-        // Padded keys must not count: -inf makes their exp the smallest value vexp returns (not
-        // exp(0 - mx), which overflows when the real scores are very negative).
-        for (int64_t j = T; j < Tp; ++j) row[j] = -INFINITY;
-        v16 sum = vzero();
-        for (int64_t j = 0; j < Tp; j += 16) {
-            v16 e = vexp(vload(row + j) - mx);
-            vstore(row + j, e);
-            sum += e;
-        }
-        float total = 0.f;
-        for (int64_t j = T; j < Tp; ++j) {  // remove those tiny values from the sum and zero them
-            total -= row[j];
-            row[j] = 0.f;
-        }
-        total += vsum(sum);
-        const float inv = 1.0f / total;
-        for (int64_t j = 0; j < Tp; j += 16) vstore(row + j, vload(row + j) * inv);
-    }
-    for (int64_t r = 0; r < nrows; r += 4) {
-        const int64_t rn = std::min<int64_t>(4, nrows - r);
-        v16 acc[4][kMaxHdVec];
-        for (int64_t i = 0; i < 4; ++i)
-            for (int64_t c = 0; c < nv; ++c) acc[i][c] = vzero();
-        const float* p[4];
-        for (int64_t i = 0; i < 4; ++i) p[i] = s + (r + std::min(i, rn - 1)) * Tp;
-        for (int64_t j = 0; j < T; ++j) {
-            const float* vr = vv + j * hdp;
-            for (int64_t c = 0; c < nv; ++c) {
-                const v16 x = vload(vr + 16 * c);
-                acc[0][c] += p[0][j] * x;
-                acc[1][c] += p[1][j] * x;
-                acc[2][c] += p[2][j] * x;
-                acc[3][c] += p[3][j] * x;
-            }
-        }
-        for (int64_t i = 0; i < rn; ++i) {
-            float tmp[16 * kMaxHdVec];
-            for (int64_t c = 0; c < nv; ++c) vstore(tmp + 16 * c, acc[i][c]);
-            std::memcpy(out + (row0 + r + i) * out_stride, tmp, size_t(hd) * sizeof(float));
-        }
+}
+
+using TaskFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float, int64_t, int64_t, Scratch&,
+                        float*, int64_t);
+
+TaskFn task_for(int64_t nv) {
+    switch (nv) {
+        case 1: return attention_task<1>;
+        case 2: return attention_task<2>;
+        case 3: return attention_task<3>;
+        case 4: return attention_task<4>;
+        case 5: return attention_task<5>;
+        case 6: return attention_task<6>;
+        case 7: return attention_task<7>;
+        case 8: return attention_task<8>;
+        default: return nullptr;
     }
 }
 
@@ -139,28 +142,19 @@ void attention_rows_scalar(const float* qkv, int64_t T, int64_t D3, int64_t koff
 
 void attention_f32(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out) {
     const int64_t D = heads * hd, D3 = 3 * D;
-    const int64_t blocks = (T + kRows - 1) / kRows;
-    const int64_t Tp = (T + 15) / 16 * 16, hdp = (hd + 15) / 16 * 16;
-    const bool vector_path = hdp / 16 <= kMaxHdVec;
-#pragma omp parallel
-    {
-        thread_local Scratch sc;  // grows once per thread, then reused
-        if (int64_t(sc.kt.size()) < hd * Tp) sc.kt.resize(size_t(hd * Tp));
-        if (int64_t(sc.v.size()) < Tp * hdp) sc.v.resize(size_t(Tp * hdp));
-        if (int64_t(sc.s.size()) < kRows * Tp) sc.s.resize(size_t(kRows * Tp));
-#pragma omp for collapse(3) schedule(static)
-        for (int64_t b = 0; b < B; ++b)
-            for (int64_t h = 0; h < heads; ++h)
-                for (int64_t blk = 0; blk < blocks; ++blk) {
-                    const float* base = qkv + b * T * D3 + h * hd;
-                    const int64_t r0 = blk * kRows, r1 = std::min(T, r0 + kRows);
-                    float* o = out + b * T * D + h * hd;
-                    if (vector_path)
-                        attention_task(base, T, D3, D, 2 * D, hd, scale, r0, r1, sc, o, D);
-                    else
-                        attention_rows_scalar(base, T, D3, D, 2 * D, hd, scale, r0, r1, sc.s.data(), o, D);
-                }
-    }
+    const int64_t Tp = attn::pad16(T), nv = (hd + 15) / 16;
+    const TaskFn task = task_for(nv);
+    thread_local Scratch sc;  // grows once per thread, then reused
+    attn::for_each_task(
+        B, heads, T, [&] { task ? sc.grow(hd, Tp, 16 * nv) : sc.s.resize(std::max(sc.s.size(), size_t(T))); },
+        [&](int64_t b, int64_t h, int64_t r0, int64_t r1) {
+            const float* base = qkv + b * T * D3 + h * hd;
+            float* o = out + b * T * D + h * hd;
+            if (task)
+                task(base, T, D3, D, 2 * D, hd, scale, r0, r1, sc, o, D);
+            else
+                attention_rows_scalar(base, T, D3, D, 2 * D, hd, scale, r0, r1, sc.s.data(), o, D);
+        });
 }
 
 }  // namespace vitrt::cpu

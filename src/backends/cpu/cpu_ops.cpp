@@ -70,7 +70,10 @@ public:
     }
 
     void attention(const Tensor& qkv, int heads, float scale, const Tensor& out) override {
-        cpu::attention_f32(qkv.f32(), qkv.dim(0), qkv.dim(1), heads, qkv.dim(2) / 3 / heads, scale, out.f32());
+        // bf16 precision: bf16 products in attention too (the CPUs that run bf16 GEMMs natively have
+        // AVX512-BF16; AMX-only would fall back to f32 products).
+        auto fn = precision_ == DType::bf16 && bf16_attention_ ? cpu::attention_bf16 : cpu::attention_f32;
+        fn(qkv.f32(), qkv.dim(0), qkv.dim(1), heads, qkv.dim(2) / 3 / heads, scale, out.f32());
     }
 
     void patchify(const Tensor& img, int p, const Tensor& out) override {
@@ -136,6 +139,7 @@ public:
 private:
     cpu::OnednnGemm gemm_;
     DType precision_;
+    bool bf16_attention_ = cpu::cpu_has_avx512_bf16();
 
     Tensor prepare_conv_weight(const HostTensor& w) {
         check(w.view.rank() == 4, "cpu: conv weight must be [O, Cin/groups, kh, kw], got " + shape_str(w.view.shape));

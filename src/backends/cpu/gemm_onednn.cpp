@@ -7,6 +7,8 @@
 
 #include <dnnl.hpp>
 
+#include "backends/cpu/bf16_convert.hpp"
+
 namespace vitrt::cpu {
 
 using tag = dnnl::memory::format_tag;
@@ -56,16 +58,6 @@ struct Prim {
 };
 
 }  // namespace
-
-// Round-to-nearest-even f32 -> bf16, vectorised per ISA.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-void to_bf16(const float* x, int64_t n, uint16_t* y) {
-    for (int64_t i = 0; i < n; ++i) {
-        uint32_t b;
-        std::memcpy(&b, x + i, 4);
-        y[i] = uint16_t((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);  // activations are finite
-    }
-}
 
 struct OnednnGemm::Impl {
     dt wdt = dt::f32;  // weights and matmul source type

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "backends/cpu/bf16_convert.hpp"
+
 namespace vitrt::cpu {
 
 // y[r, :] = LayerNorm(x[r, :]) * gamma + beta for r < rows; y may equal x.
@@ -13,6 +15,9 @@ void layernorm_f32(const float* x, const float* gamma, const float* beta, float 
 
 // qkv [B, T, 3 * heads * hd] -> out [B, T, heads * hd]; softmax(q k^T * scale) v per head.
 void attention_f32(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out);
+
+// Same with bf16 products and f32 accumulation (AVX512-BF16 only: see cpu_has_avx512_bf16).
+void attention_bf16(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out);
 
 // img [B, C, H, W] -> out [B, (H/p)*(W/p), C*p*p].
 void patchify_f32(const float* img, int64_t B, int64_t C, int64_t H, int64_t W, int64_t p, float* out);
