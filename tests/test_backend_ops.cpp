@@ -6,6 +6,7 @@
 // different order than the double reference, inputs O(1).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -101,6 +102,31 @@ TEST_P(BackendOps, Attention) {
         fast->attention(qkv.t(), int(c.heads), scale, yf.t());
         expect_close(yf, yr, 1e-5 * std::sqrt(double(c.T + c.hd)),
                      "attention B=" + std::to_string(c.B) + " T=" + std::to_string(c.T));
+    }
+}
+
+// attention_rows: the first query rows of every image, as the full attention computes them (the
+// last ViT block with token pooling); every key still counts.
+TEST_P(BackendOps, AttentionFirstRowsOnly) {
+    struct Case {
+        int64_t B, T, heads, hd, rows;
+    };
+    for (const Case c : {Case{1, 197, 12, 64, 1}, Case{8, 197, 3, 64, 1}, Case{3, 198, 6, 64, 2}, Case{2, 50, 4, 80, 30},
+                         Case{1, 5, 1, 7, 5}}) {
+        const int64_t D = c.heads * c.hd;
+        Buf qkv = randn({c.B, c.T, 3 * D}, 12, 1.5f);
+        Buf yr = zeros({c.B, c.T, D}), yf = zeros({c.B, c.T, D});
+        const float scale = float(1.0 / std::sqrt(double(c.hd)));
+        ref->attention(qkv.t(), int(c.heads), scale, yr.t());
+        fast->attention_rows(qkv.t(), int(c.heads), scale, c.rows, yf.t());
+        Buf fr = zeros({c.B, c.rows, D}), rr = zeros({c.B, c.rows, D});
+        for (int64_t b = 0; b < c.B; ++b) {
+            std::copy_n(yf.host.f32() + b * c.T * D, c.rows * D, fr.host.mutable_f32() + b * c.rows * D);
+            std::copy_n(yr.host.f32() + b * c.T * D, c.rows * D, rr.host.mutable_f32() + b * c.rows * D);
+        }
+        expect_close(fr, rr, 1e-5 * std::sqrt(double(c.T + c.hd)),
+                     "attention_rows B=" + std::to_string(c.B) + " T=" + std::to_string(c.T) + " rows " +
+                         std::to_string(c.rows));
     }
 }
 

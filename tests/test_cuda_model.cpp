@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/compare.hpp"
 #include "common/test_env.hpp"
 #include "test_cuda_util.hpp"
 #include "vitrt/vitrt.hpp"
@@ -27,24 +28,9 @@ namespace fs = std::filesystem;
 namespace vitrt {
 namespace {
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
-
-int argmax(const float* v, int n) { return int(std::max_element(v, v + n) - v); }
-
-double cosine(const float* a, const float* b, int n) {
-    double dot = 0, na = 0, nb = 0;
-    for (int k = 0; k < n; ++k) {
-        dot += double(a[k]) * b[k];
-        na += double(a[k]) * a[k];
-        nb += double(b[k]) * b[k];
-    }
-    return dot / std::sqrt(na * nb);
-}
+using test::max_abs_diff;
+using test::argmax;
+using test::cosine;
 
 std::string real_model() { return test::shared_data() + "/models/vit_tiny_patch16_224"; }
 
@@ -73,25 +59,8 @@ TEST(CudaRealVitTiny, F32GivenInputsMatchPyTorch) {
     }
 }
 
-struct Labelled {
-    std::string path;
-    int label;
-};
-
-std::vector<Labelled> labelled_images() {
-    std::vector<Labelled> out;
-    std::ifstream f(test::shared_data() + "/images/labels.csv");
-    std::string line;
-    std::getline(f, line);  // header
-    while (std::getline(f, line)) {
-        std::stringstream ss(line);
-        std::string path, idx;
-        std::getline(ss, path, ',');
-        std::getline(ss, idx, ',');
-        out.push_back({path, std::stoi(idx)});
-    }
-    return out;
-}
+using test::Labelled;
+using test::labelled_images;
 
 // Logits of every labelled image, batches of 8, plus the accuracy against the labels.
 std::vector<float> labelled_logits(Engine& e, const std::vector<Labelled>& images, int* correct) {

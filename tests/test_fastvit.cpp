@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/compare.hpp"
 #include "common/test_env.hpp"
 #include "core/arena.hpp"
 #include "engine/backend_factory.hpp"
@@ -28,20 +29,14 @@
 #include "models/load.hpp"
 #include "vitrt/vitrt.hpp"
 
-
 namespace fs = std::filesystem;
 
 namespace vitrt {
 namespace {
 
-std::string fixture(const std::string& name) { return test::shared_data() + "/reference/" + name; }
+using test::max_abs_diff;
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
+std::string fixture(const std::string& name) { return test::shared_data() + "/reference/" + name; }
 
 // --- logits: 2 fixtures x 2 checkpoint forms x 2 backends ---------------------------------------
 

@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/compare.hpp"
 #include "common/test_env.hpp"
 #include "vitrt/vitrt.hpp"
 
@@ -32,6 +33,8 @@ namespace fs = std::filesystem;
 
 namespace vitrt {
 namespace {
+
+using test::max_abs_diff;
 
 const char* const kAllCases[] = {"tv_b16", "tv_b32",   "tv_l16", "tv_legacy", "npz_h32",  "hf_vit",
                                  "timm_res", "deit3", "reg4",   "timm_f16",  "timm_bf16"};
@@ -95,17 +98,6 @@ const nlohmann::json& find_run(const nlohmann::json& meta, const std::string& ru
     for (const auto& r : meta["runs"])
         if (r["name"] == run) return r;
     throw std::runtime_error("no run '" + run + "' in case " + meta["case"].get<std::string>());
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-        const double d = std::fabs(double(a[i]) - double(b[i]));
-        if (std::isnan(d)) return d;  // fails every EXPECT_LE
-        m = std::max(m, d);
-    }
-    return m;
 }
 
 double tolerance(const nlohmann::json& run) { return 1e-4 * std::max(1.0, run["max_abs_ref"].get<double>()); }

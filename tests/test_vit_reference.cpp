@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/compare.hpp"
 #include "common/test_env.hpp"
 #include "vitrt/vitrt.hpp"
 
@@ -20,14 +21,8 @@ namespace fs = std::filesystem;
 namespace vitrt {
 namespace {
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    EXPECT_EQ(a.size(), b.size());
-    double m = 0;
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
-
-int argmax(const float* v, int n) { return int(std::max_element(v, v + n) - v); }
+using test::max_abs_diff;
+using test::argmax;
 
 struct Fixture {
     const char* dir;
@@ -79,25 +74,8 @@ TEST(RealVitTiny, GivenInputsMatchPyTorch) {
     }
 }
 
-struct Labelled {
-    std::string path;
-    int label;
-};
-
-std::vector<Labelled> labelled_images() {
-    std::vector<Labelled> out;
-    std::ifstream f(test::shared_data() + "/images/labels.csv");
-    std::string line;
-    std::getline(f, line);  // header
-    while (std::getline(f, line)) {
-        std::stringstream ss(line);
-        std::string path, idx;
-        std::getline(ss, path, ',');
-        std::getline(ss, idx, ',');
-        out.push_back({path, std::stoi(idx)});
-    }
-    return out;
-}
+using test::Labelled;
+using test::labelled_images;
 
 TEST(RealVitTiny, JpegPipelineMatchesReferenceTop1AndAccuracy) {
     VITRT_REQUIRE_SHARED_DATA();

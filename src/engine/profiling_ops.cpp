@@ -25,6 +25,9 @@ public:
     void attention(const Tensor& qkv, int heads, float scale, const Tensor& out) override {
         timed("attention", [&] { in_.attention(qkv, heads, scale, out); });
     }
+    void attention_rows(const Tensor& qkv, int heads, float scale, int64_t rows, const Tensor& out) override {
+        timed("attention", [&] { in_.attention_rows(qkv, heads, scale, rows, out); });
+    }
     void patchify(const Tensor& img, int p, const Tensor& out) override {
         timed("other", [&] { in_.patchify(img, p, out); });
     }

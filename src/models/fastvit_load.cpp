@@ -1,49 +1,13 @@
 // FastViT checkpoints -> model: architecture name and kwargs, configuration from the tensors,
 // load-time reparameterization, preprocessing (timm pretrained_cfg), labels, `vitrt info` text.
-#include <filesystem>
 #include <set>
 #include <sstream>
 
 #include "models/fastvit.hpp"
 #include "models/pretrained_cfg.hpp"
 
-namespace fs = std::filesystem;
-
 namespace vitrt {
 namespace {
-
-std::string architecture_name(const ModelSource& src, const LoadOptions& opts, std::vector<std::string>& notes) {
-    if (!opts.arch.empty()) return opts.arch;
-    if (src.config_kind == "timm" && src.config["architecture"].is_string()) return src.config["architecture"];
-    auto it = src.checkpoint.metadata.find("model");
-    if (it != src.checkpoint.metadata.end()) return it->second;
-    for (fs::path p = fs::path(src.checkpoint.path); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
-        const std::string stem = p.filename().string();
-        if (lookup_fastvit(stem)) {
-            notes.push_back("architecture taken from the path name '" + stem + "'");
-            return stem.substr(0, stem.find('.'));
-        }
-    }
-    return "";
-}
-
-nlohmann::json model_args(const ModelSource& src) {
-    nlohmann::json args = nlohmann::json::object();
-    if (src.config_kind == "timm" && src.config.contains("model_args") && src.config["model_args"].is_object())
-        args = src.config["model_args"];
-    auto kw = src.checkpoint.metadata.find("create_model_kwargs");
-    if (kw != src.checkpoint.metadata.end()) {
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(kw->second);
-        } catch (const std::exception& e) {
-            throw Error(src.checkpoint.path + ": metadata create_model_kwargs is not JSON: " + e.what());
-        }
-        check(j.is_object(), src.checkpoint.path + ": metadata create_model_kwargs must be a JSON object");
-        for (auto it = j.begin(); it != j.end(); ++it) args[it.key()] = it.value();
-    }
-    return args;
-}
 
 image::PreprocessConfig preprocess_from(const ModelSource& src, const std::string& name, std::vector<std::string>& notes) {
     image::PreprocessConfig p = fastvit_default_preprocess(name);
@@ -52,15 +16,6 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::strin
                         "crop_pct 0.9, ImageNet mean/std)");
     }
     return p;
-}
-
-std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
-    std::vector<std::string> labels;
-    const auto& c = src.config;
-    if (src.config_kind == "timm" && c.contains("label_names") && c["label_names"].is_array() &&
-        int64_t(c["label_names"].size()) == classes)
-        for (const auto& l : c["label_names"]) labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
-    return labels;
 }
 
 // "60 in MobileOne/large-kernel branches, 10 ConvMlp.conv.bn into the depthwise conv, ...", zeros left out.
@@ -163,8 +118,9 @@ LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const Checkpoint& ck = src.checkpoint;
     std::vector<std::string> notes;
     FastVitHints hints;
-    hints.name = architecture_name(src, opts, notes);
-    hints.model_args = model_args(src);
+    hints.name = architecture_name(
+        src, opts.arch, [](const std::string& n) { return lookup_fastvit(n).has_value(); }, notes);
+    hints.model_args = timm_model_args(src);
     std::map<std::string, Shape> shapes;
     for (const auto& [k, v] : ck.tensors) shapes[k] = v.view.shape;
     FastVitConfig cfg;

@@ -1,6 +1,5 @@
 #include "models/load.hpp"
 
-#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -10,8 +9,6 @@
 #include "models/vit.hpp"
 #include "models/vit_names.hpp"
 
-namespace fs = std::filesystem;
-
 namespace vitrt {
 namespace {
 
@@ -19,32 +16,6 @@ std::string fmt_float(double v) {
     std::ostringstream s;
     s << v;
     return s.str();
-}
-
-// The architecture name, from the most explicit source available.
-std::string architecture_name(const ModelSource& src, const LoadOptions& opts, std::vector<std::string>& notes) {
-    if (!opts.arch.empty()) return opts.arch;
-    if (src.config_kind == "timm" && src.config["architecture"].is_string()) return src.config["architecture"];
-    auto it = src.checkpoint.metadata.find("model");
-    if (it != src.checkpoint.metadata.end()) return it->second;
-    // A file or directory named after a timm model, e.g. vit_base_patch16_224.augreg_in21k.safetensors.
-    for (fs::path p = fs::path(src.checkpoint.path); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
-        const std::string stem = p.filename().string();
-        if (lookup_timm_vit(stem.substr(0, stem.find('.')))) {
-            notes.push_back("architecture taken from the path name '" + stem + "'");
-            return stem.substr(0, stem.find('.'));
-        }
-        if (p.has_parent_path() && p.parent_path() == p) break;
-    }
-    return "";
-}
-
-nlohmann::json parse_kwargs(const std::string& s, const std::string& where) {
-    try {
-        return nlohmann::json::parse(s);
-    } catch (const std::exception& e) {
-        throw Error(where + ": metadata create_model_kwargs is not JSON: " + e.what());
-    }
 }
 
 image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optional<TimmVitEntry>& reg,
@@ -112,25 +83,6 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optio
     return p;
 }
 
-std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
-    std::vector<std::string> labels;
-    const auto& c = src.config;
-    if (src.config_kind == "transformers" && c.contains("id2label") && c["id2label"].is_object() &&
-        int64_t(c["id2label"].size()) == classes) {
-        labels.resize(size_t(classes));
-        for (auto it = c["id2label"].begin(); it != c["id2label"].end(); ++it) {
-            const long i = std::strtol(it.key().c_str(), nullptr, 10);
-            if (i >= 0 && i < classes && it.value().is_string()) labels[size_t(i)] = it.value().get<std::string>();
-        }
-        // transformers' default "LABEL_0".. names carry no information.
-        if (!labels.empty() && labels[0] == "LABEL_0") labels.clear();
-    } else if (src.config_kind == "timm" && c.contains("label_names") && c["label_names"].is_array() &&
-               int64_t(c["label_names"].size()) == classes) {
-        for (const auto& l : c["label_names"]) labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
-    }
-    return labels;
-}
-
 bool looks_like_fastvit(const Checkpoint& c) {
     for (const auto& [k, v] : c.tensors)
         if (k.rfind("stem.0.", 0) == 0 || k.rfind("stages.0.", 0) == 0) return true;
@@ -140,19 +92,12 @@ bool looks_like_fastvit(const Checkpoint& c) {
 LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const Checkpoint& ck = src.checkpoint;
     ViTHints hints;
-    hints.name = architecture_name(src, opts, hints.notes);
+    hints.name = architecture_name(
+        src, opts.arch, [](const std::string& n) { return lookup_timm_vit(n).has_value(); }, hints.notes);
     const VitNaming naming = detect_vit_naming(ck);
-    if (src.config_kind == "timm") {
-        if (src.config.contains("model_args") && src.config["model_args"].is_object()) hints.model_args = src.config["model_args"];
-        if (src.config.contains("global_pool") && src.config["global_pool"].is_string())
-            hints.global_pool = src.config["global_pool"];
-    }
-    auto kw = ck.metadata.find("create_model_kwargs");
-    if (kw != ck.metadata.end()) {
-        const nlohmann::json kwargs = parse_kwargs(kw->second, ck.path);
-        check(kwargs.is_object(), ck.path + ": metadata create_model_kwargs must be a JSON object");
-        for (auto it = kwargs.begin(); it != kwargs.end(); ++it) hints.model_args[it.key()] = it.value();
-    }
+    hints.model_args = timm_model_args(src);
+    if (src.config_kind == "timm" && src.config.contains("global_pool") && src.config["global_pool"].is_string())
+        hints.global_pool = src.config["global_pool"];
     if (src.config_kind == "transformers") {
         const auto& c = src.config;
         if (c.contains("num_attention_heads")) hints.model_args["num_heads"] = c["num_attention_heads"];

@@ -74,6 +74,14 @@ public:
     // Multi-head self-attention on a packed qkv [B, T, 3 * heads * head_dim] (q | k | v, heads
     // contiguous within each): out[B, T, heads * head_dim] = softmax(q k^T * scale) v.
     virtual void attention(const Tensor& qkv, int heads, float scale, const Tensor& out) = 0;
+    // The same for the first `query_rows` tokens of every image only (keys and values: all T):
+    // rows [0, query_rows) of every image in out are what attention() writes, the other rows are
+    // unspecified. For a last block whose output the head reads at the class token(s) only.
+    // Default: the full attention.
+    virtual void attention_rows(const Tensor& qkv, int heads, float scale, int64_t query_rows, const Tensor& out) {
+        (void)query_rows;
+        attention(qkv, heads, scale, out);
+    }
 
     // Non-overlapping patches: img [B, C, H, W] -> out [B, (H/P)*(W/P), C*P*P], patches in
     // row-major grid order, features in (c, ky, kx) order (matches a conv weight [D, C, P, P]).

@@ -1,5 +1,10 @@
 #include "models/pretrained_cfg.hpp"
 
+#include <cstdlib>
+#include <filesystem>
+
+#include "vitrt/error.hpp"
+
 namespace vitrt {
 
 bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& p) {
@@ -21,6 +26,61 @@ bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& 
     if (pc.contains("mean")) read3(pc["mean"], p.mean);
     if (pc.contains("std")) read3(pc["std"], p.std);
     return true;
+}
+
+std::string architecture_name(const ModelSource& src, const std::string& explicit_arch,
+                              const std::function<bool(const std::string&)>& known, std::vector<std::string>& notes) {
+    namespace fs = std::filesystem;
+    if (!explicit_arch.empty()) return explicit_arch;
+    if (src.config_kind == "timm" && src.config.contains("architecture") && src.config["architecture"].is_string())
+        return src.config["architecture"];
+    auto it = src.checkpoint.metadata.find("model");
+    if (it != src.checkpoint.metadata.end()) return it->second;
+    for (fs::path p = fs::path(src.checkpoint.path); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+        const std::string stem = p.filename().string(), name = stem.substr(0, stem.find('.'));
+        if (known(name)) {
+            notes.push_back("architecture taken from the path name '" + stem + "'");
+            return name;
+        }
+    }
+    return "";
+}
+
+nlohmann::json timm_model_args(const ModelSource& src) {
+    nlohmann::json args = nlohmann::json::object();
+    if (src.config_kind == "timm" && src.config.contains("model_args") && src.config["model_args"].is_object())
+        args = src.config["model_args"];
+    auto kw = src.checkpoint.metadata.find("create_model_kwargs");
+    if (kw != src.checkpoint.metadata.end()) {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(kw->second);
+        } catch (const std::exception& e) {
+            throw Error(src.checkpoint.path + ": metadata create_model_kwargs is not JSON: " + e.what());
+        }
+        check(j.is_object(), src.checkpoint.path + ": metadata create_model_kwargs must be a JSON object");
+        for (auto it = j.begin(); it != j.end(); ++it) args[it.key()] = it.value();
+    }
+    return args;
+}
+
+std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
+    std::vector<std::string> labels;
+    const auto& c = src.config;
+    if (src.config_kind == "transformers" && c.contains("id2label") && c["id2label"].is_object() &&
+        int64_t(c["id2label"].size()) == classes) {
+        labels.resize(size_t(classes));
+        for (auto it = c["id2label"].begin(); it != c["id2label"].end(); ++it) {
+            const long i = std::strtol(it.key().c_str(), nullptr, 10);
+            if (i >= 0 && i < classes && it.value().is_string()) labels[size_t(i)] = it.value().get<std::string>();
+        }
+        // transformers' default "LABEL_0".. names carry no information.
+        if (!labels.empty() && labels[0] == "LABEL_0") labels.clear();
+    } else if (src.config_kind == "timm" && c.contains("label_names") && c["label_names"].is_array() &&
+               int64_t(c["label_names"].size()) == classes) {
+        for (const auto& l : c["label_names"]) labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
+    }
+    return labels;
 }
 
 }  // namespace vitrt

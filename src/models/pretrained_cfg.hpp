@@ -1,5 +1,14 @@
-// timm's pretrained_cfg (config.json of the hub layout) applied to a preprocessing config.
+// What a checkpoint's config.json (timm hub layout, transformers) and safetensors metadata say
+// about the model, shared by the ViT and FastViT loaders: architecture name, timm model kwargs,
+// preprocessing (timm's pretrained_cfg) and class names.
 #pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "image/image.hpp"
 #include "io/model_source.hpp"
@@ -9,5 +18,19 @@ namespace vitrt {
 // Overrides p with the fields the source's timm pretrained_cfg sets (input_size, interpolation,
 // crop_pct, crop_mode, mean, std). Returns false when there is no timm pretrained_cfg.
 bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& p);
+
+// The architecture name from the most explicit source: `explicit_arch` (--arch), config.json's
+// "architecture", the metadata's "model", or a file/directory name whose part before the first
+// '.' `known` accepts (e.g. vit_base_patch16_224.augreg_in21k.safetensors; noted). "" if none.
+std::string architecture_name(const ModelSource& src, const std::string& explicit_arch,
+                              const std::function<bool(const std::string&)>& known, std::vector<std::string>& notes);
+
+// timm's model kwargs: config.json's model_args, overridden by the metadata's create_model_kwargs
+// (a JSON object; anything else is an error naming the file).
+nlohmann::json timm_model_args(const ModelSource& src);
+
+// Class names from config.json (timm label_names, transformers id2label) when they cover exactly
+// `classes` classes; empty otherwise (transformers' LABEL_0.. placeholders count as none).
+std::vector<std::string> labels_from(const ModelSource& src, int64_t classes);
 
 }  // namespace vitrt

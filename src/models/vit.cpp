@@ -49,6 +49,13 @@ public:
         Tensor mlp = arena.take({B * T, cfg_.mlp_hidden});
         Tensor pooled = arena.take({n_pool, B, D});
         Tensor pooled_n = arena.take({n_pool, B, D});
+        // Token pooling: the head reads tokens [0, n_pool) only, so after the last block's
+        // attention (which needs every token's keys and values) the rest of that block runs on
+        // those tokens alone, gathered as [n_pool, B, D]: ViT-B/16 skips 5.9 % of its FLOPs.
+        const bool token_pool = cfg_.global_pool == "token";
+        Tensor att_p = arena.take({n_pool, B, D});
+        Tensor h_p = arena.take({n_pool, B, D});
+        Tensor mlp_p = arena.take({n_pool * B, cfg_.mlp_hidden});
         if (arena.planning()) return;
 
         ops.patchify(input, int(P), cols);
@@ -59,25 +66,25 @@ public:
         if (cfg_.pre_norm) ops.layernorm(x, norm_pre_w_, norm_pre_b_, cfg_.eps, x);
 
         const float scale = float(1.0 / std::sqrt(double(cfg_.head_dim())));
-        for (const Block& b : blocks_) {
+        bool pooled_ready = false;
+        for (size_t l = 0; l < blocks_.size(); ++l) {
+            const Block& b = blocks_[l];
             ops.layernorm(x, b.norm1_w, b.norm1_b, cfg_.eps, h);
             LinearOpts o_qkv;
             o_qkv.bias = cfg_.qkv_bias ? &b.qkv_b : nullptr;
             ops.linear(flat(h, D), b.qkv_w, flat(qkv, 3 * D), o_qkv);
-            ops.attention(qkv, int(cfg_.heads), scale, att);
-            LinearOpts o_proj;
-            o_proj.bias = &b.proj_b;
-            o_proj.residual = &x;
-            ops.linear(flat(att, D), b.proj_w, flat(x, D), o_proj);
-            ops.layernorm(x, b.norm2_w, b.norm2_b, cfg_.eps, h);
-            LinearOpts o_fc1;
-            o_fc1.bias = &b.fc1_b;
-            o_fc1.act = Activation::gelu_erf;
-            ops.linear(flat(h, D), b.fc1_w, mlp, o_fc1);
-            LinearOpts o_fc2;
-            o_fc2.bias = &b.fc2_b;
-            o_fc2.residual = &x;
-            ops.linear(mlp, b.fc2_w, flat(x, D), o_fc2);
+            if (token_pool && l + 1 == blocks_.size()) {
+                ops.attention_rows(qkv, int(cfg_.heads), scale, n_pool, att);
+                for (int64_t i = 0; i < n_pool; ++i) {
+                    ops.pool_tokens(att, int(i), 1, slice(att_p, i, B, D));
+                    ops.pool_tokens(x, int(i), 1, slice(pooled, i, B, D));
+                }
+                mlp_tail(ops, b, att_p, pooled, h_p, mlp_p);
+                pooled_ready = true;
+            } else {
+                ops.attention(qkv, int(cfg_.heads), scale, att);
+                mlp_tail(ops, b, att, x, h, mlp);
+            }
         }
 
         // Pooling. LayerNorm is per token, so for token pooling the final norm runs on the pooled
@@ -89,7 +96,7 @@ public:
             else pooled_n = pooled;
         } else {
             for (int64_t i = 0; i < n_pool; ++i) {
-                ops.pool_tokens(x, int(i), 1, slice(pooled, i, B, D));
+                if (!pooled_ready) ops.pool_tokens(x, int(i), 1, slice(pooled, i, B, D));
                 if (cfg_.final_norm)
                     ops.layernorm(slice(pooled, i, B, D), norm_w_, norm_b_, cfg_.eps, slice(pooled_n, i, B, D));
                 else
@@ -114,6 +121,25 @@ public:
     }
 
 private:
+    // The rest of a block after attention, on the tokens of x (any leading dims): x += proj(att),
+    // then x += fc2(gelu(fc1(norm2(x)))). h and mlp are scratch of x's and [tokens, hidden] size.
+    void mlp_tail(Ops& ops, const Block& b, const Tensor& att, const Tensor& x, const Tensor& h, const Tensor& mlp) {
+        const int64_t D = cfg_.embed_dim;
+        LinearOpts o_proj;
+        o_proj.bias = &b.proj_b;
+        o_proj.residual = &x;
+        ops.linear(flat(att, D), b.proj_w, flat(x, D), o_proj);
+        ops.layernorm(x, b.norm2_w, b.norm2_b, cfg_.eps, h);
+        LinearOpts o_fc1;
+        o_fc1.bias = &b.fc1_b;
+        o_fc1.act = Activation::gelu_erf;
+        ops.linear(flat(h, D), b.fc1_w, mlp, o_fc1);
+        LinearOpts o_fc2;
+        o_fc2.bias = &b.fc2_b;
+        o_fc2.residual = &x;
+        ops.linear(mlp, b.fc2_w, flat(x, D), o_fc2);
+    }
+
     static Tensor flat(const Tensor& t, int64_t cols) {
         Tensor r = t;
         r.shape = {t.numel() / cols, cols};

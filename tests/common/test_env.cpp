@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -56,6 +57,21 @@ std::string temp_dir() {
     fs::path p = fs::path(root.path) / std::to_string(counter++);
     fs::create_directories(p);
     return p.string();
+}
+
+std::vector<Labelled> labelled_images() {
+    std::vector<Labelled> out;
+    std::ifstream f(shared_data() + "/images/labels.csv");
+    std::string line;
+    std::getline(f, line);  // header
+    while (std::getline(f, line)) {
+        std::stringstream ss(line);
+        std::string path, idx;
+        std::getline(ss, path, ',');
+        std::getline(ss, idx, ',');
+        out.push_back({path, std::stoi(idx)});
+    }
+    return out;
 }
 
 std::vector<float> read_f32(const std::string& path) {

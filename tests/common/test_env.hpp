@@ -31,6 +31,14 @@ std::string temp_dir();
 std::vector<float> read_f32(const std::string& path);
 void write_f32(const std::string& path, const float* data, size_t n);
 
+// ../shared/data/images/labels.csv: every image (relative path) with its ImageNet class index
+// (-1: no ImageNet class).
+struct Labelled {
+    std::string path;
+    int label;
+};
+std::vector<Labelled> labelled_images();
+
 // Runs a shell command, returns its exit status; stdout+stderr captured in *output if given.
 int run_command(const std::string& cmd, std::string* output = nullptr);
 

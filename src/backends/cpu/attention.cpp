@@ -101,20 +101,6 @@ VITRT_ISA_CLONES void attention_task(const float* qkv, int64_t T, int64_t D3, in
 using TaskFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float, int64_t, int64_t, Scratch&,
                         float*, int64_t);
 
-TaskFn task_for(int64_t nv) {
-    switch (nv) {
-        case 1: return attention_task<1>;
-        case 2: return attention_task<2>;
-        case 3: return attention_task<3>;
-        case 4: return attention_task<4>;
-        case 5: return attention_task<5>;
-        case 6: return attention_task<6>;
-        case 7: return attention_task<7>;
-        case 8: return attention_task<8>;
-        default: return nullptr;
-    }
-}
-
 // Scalar fallback for head_dim > 16 * kMaxHdVec (no ViT uses it; kept exact and simple).
 void attention_rows_scalar(const float* qkv, int64_t T, int64_t D3, int64_t koff, int64_t voff, int64_t hd,
                            float scale, int64_t row0, int64_t row1, float* s, float* out, int64_t out_stride) {
@@ -140,13 +126,15 @@ void attention_rows_scalar(const float* qkv, int64_t T, int64_t D3, int64_t koff
 
 }  // namespace
 
-void attention_f32(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out) {
+void attention_f32(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out,
+                   int64_t query_rows) {
+    const int64_t Tq = query_rows < 0 ? T : std::min(T, query_rows);
     const int64_t D = heads * hd, D3 = 3 * D;
     const int64_t Tp = attn::pad16(T), nv = (hd + 15) / 16;
-    const TaskFn task = task_for(nv);
+    const TaskFn task = attn::task_for<TaskFn>(nv, [](auto c) -> TaskFn { return attention_task<decltype(c)::value>; });
     thread_local Scratch sc;  // grows once per thread, then reused
     attn::for_each_task(
-        B, heads, T, [&] { task ? sc.grow(hd, Tp, 16 * nv) : sc.s.resize(std::max(sc.s.size(), size_t(T))); },
+        B, heads, Tq, [&] { task ? sc.grow(hd, Tp, 16 * nv) : sc.s.resize(std::max(sc.s.size(), size_t(T))); },
         [&](int64_t b, int64_t h, int64_t r0, int64_t r1) {
             const float* base = qkv + b * T * D3 + h * hd;
             float* o = out + b * T * D + h * hd;

@@ -138,31 +138,19 @@ VITRT_BF16_TARGET void attention_task(const float* qkv, int64_t T, int64_t D3, i
 using TaskFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float, int64_t, int64_t, Scratch&,
                         float*, int64_t);
 
-TaskFn task_for(int64_t nv) {
-    switch (nv) {
-        case 1: return attention_task<1>;
-        case 2: return attention_task<2>;
-        case 3: return attention_task<3>;
-        case 4: return attention_task<4>;
-        case 5: return attention_task<5>;
-        case 6: return attention_task<6>;
-        case 7: return attention_task<7>;
-        case 8: return attention_task<8>;
-        default: return nullptr;
-    }
-}
-
 }  // namespace
 
-void attention_bf16(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out) {
+void attention_bf16(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out,
+                    int64_t query_rows) {
+    const int64_t Tq = query_rows < 0 ? T : std::min(T, query_rows);
     const int64_t nv = (hd + 15) / 16;
-    const TaskFn task = task_for(nv);
+    const TaskFn task = attn::task_for<TaskFn>(nv, [](auto c) -> TaskFn { return attention_task<decltype(c)::value>; });
     check(cpu_has_avx512_bf16(), "attention_bf16: this CPU has no AVX512-BF16");
-    if (!task) return attention_f32(qkv, B, T, heads, hd, scale, out);  // head_dim > 128: no ViT has it
+    if (!task) return attention_f32(qkv, B, T, heads, hd, scale, out, Tq);  // head_dim > 128: no ViT has it
     const int64_t D = heads * hd, D3 = 3 * D, Tp = attn::pad16(T);
     thread_local Scratch sc;  // grows once per thread, then reused
     attn::for_each_task(
-        B, heads, T, [&] { sc.grow((hd + 1) / 2, Tp, 16 * nv); },
+        B, heads, Tq, [&] { sc.grow((hd + 1) / 2, Tp, 16 * nv); },
         [&](int64_t b, int64_t h, int64_t r0, int64_t r1) {
             task(qkv + b * T * D3 + h * hd, T, D3, D, 2 * D, hd, scale, r0, r1, sc, out + b * T * D + h * hd, D);
         });

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 // vec.hpp's always-inline helpers pass 64-byte vectors by value (see vec_act.hpp); only the
 // attention kernels include this header.
@@ -25,22 +26,40 @@ constexpr int64_t kMaxHdVec = 8;  // vector paths: head_dim <= 128
 
 inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
-// Row blocks per head: the fewest that give every thread the same number of tasks, or at least
-// eight tasks per thread; blocks never get smaller than one chunk.
-inline int64_t blocks_per_head(int64_t B, int64_t heads, int64_t T) {
+// The task function for heads of nv 16-float vectors: make(std::integral_constant<int, nv>) for
+// nv in 1..kMaxHdVec (the kernels are templated on it), null beyond.
+template <class Fn, class Make>
+Fn task_for(int64_t nv, Make make) {
+    switch (nv) {
+        case 1: return make(std::integral_constant<int, 1>{});
+        case 2: return make(std::integral_constant<int, 2>{});
+        case 3: return make(std::integral_constant<int, 3>{});
+        case 4: return make(std::integral_constant<int, 4>{});
+        case 5: return make(std::integral_constant<int, 5>{});
+        case 6: return make(std::integral_constant<int, 6>{});
+        case 7: return make(std::integral_constant<int, 7>{});
+        case 8: return make(std::integral_constant<int, 8>{});
+        default: return nullptr;
+    }
+}
+
+// Row blocks per head for Tq query rows: the fewest that give every thread the same number of
+// tasks, or at least eight tasks per thread; blocks never get smaller than one chunk.
+inline int64_t blocks_per_head(int64_t B, int64_t heads, int64_t Tq) {
     const int64_t threads = std::max(1, omp_get_max_threads()), units = B * heads;
-    const int64_t most = std::max<int64_t>(1, T / kChunk);
+    const int64_t most = std::max<int64_t>(1, Tq / kChunk);
     int64_t n = 1;
     while (n < most && (units * n) % threads != 0 && units * n < 8 * threads) ++n;
     return n;
 }
 
-// Calls task(b, h, row0, row1) for every task, in parallel; Init(scratch) runs once per thread first.
+// Calls task(b, h, row0, row1) for every task over query rows [0, Tq), in parallel; init() runs
+// once per thread first.
 template <class Init, class Task>
-void for_each_task(int64_t B, int64_t heads, int64_t T, Init init, Task task) {
-    const int64_t nblk = blocks_per_head(B, heads, T);
+void for_each_task(int64_t B, int64_t heads, int64_t Tq, Init init, Task task) {
+    const int64_t nblk = blocks_per_head(B, heads, Tq);
     // Block boundaries on multiples of kChunk, so every block but the last is whole chunks.
-    const int64_t chunks = (T + kChunk - 1) / kChunk, per = (chunks + nblk - 1) / nblk;
+    const int64_t chunks = (Tq + kChunk - 1) / kChunk, per = (chunks + nblk - 1) / nblk;
 #pragma omp parallel
     {
         init();
@@ -48,7 +67,7 @@ void for_each_task(int64_t B, int64_t heads, int64_t T, Init init, Task task) {
         for (int64_t b = 0; b < B; ++b)
             for (int64_t h = 0; h < heads; ++h)
                 for (int64_t k = 0; k < nblk; ++k) {
-                    const int64_t r0 = std::min(T, k * per * kChunk), r1 = std::min(T, (k + 1) * per * kChunk);
+                    const int64_t r0 = std::min(Tq, k * per * kChunk), r1 = std::min(Tq, (k + 1) * per * kChunk);
                     if (r0 < r1) task(b, h, r0, r1);
                 }
     }

@@ -70,10 +70,15 @@ public:
     }
 
     void attention(const Tensor& qkv, int heads, float scale, const Tensor& out) override {
+        attention_rows(qkv, heads, scale, qkv.dim(1), out);
+    }
+
+    void attention_rows(const Tensor& qkv, int heads, float scale, int64_t rows, const Tensor& out) override {
+        check(rows >= 1 && rows <= qkv.dim(1), "cpu attention: query rows out of range");
         // bf16 precision: bf16 products in attention too (the CPUs that run bf16 GEMMs natively have
         // AVX512-BF16; AMX-only would fall back to f32 products).
         auto fn = precision_ == DType::bf16 && bf16_attention_ ? cpu::attention_bf16 : cpu::attention_f32;
-        fn(qkv.f32(), qkv.dim(0), qkv.dim(1), heads, qkv.dim(2) / 3 / heads, scale, out.f32());
+        fn(qkv.f32(), qkv.dim(0), qkv.dim(1), heads, qkv.dim(2) / 3 / heads, scale, out.f32(), rows);
     }
 
     void patchify(const Tensor& img, int p, const Tensor& out) override {

@@ -13,11 +13,14 @@ namespace vitrt::cpu {
 void layernorm_f32(const float* x, const float* gamma, const float* beta, float eps, int64_t rows, int64_t dim,
                    float* y);
 
-// qkv [B, T, 3 * heads * hd] -> out [B, T, heads * hd]; softmax(q k^T * scale) v per head.
-void attention_f32(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out);
+// qkv [B, T, 3 * heads * hd] -> out [B, T, heads * hd]; softmax(q k^T * scale) v per head, for
+// query rows [0, query_rows) of every image (-1: all T; other rows of out are not written).
+void attention_f32(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out,
+                   int64_t query_rows = -1);
 
 // Same with bf16 products and f32 accumulation (AVX512-BF16 only: see cpu_has_avx512_bf16).
-void attention_bf16(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out);
+void attention_bf16(const float* qkv, int64_t B, int64_t T, int64_t heads, int64_t hd, float scale, float* out,
+                    int64_t query_rows = -1);
 
 // img [B, C, H, W] -> out [B, (H/p)*(W/p), C*p*p].
 void patchify_f32(const float* img, int64_t B, int64_t C, int64_t H, int64_t W, int64_t p, float* out);
