@@ -239,6 +239,13 @@ TEST(BackendOpsBf16, AttentionMatchesReferenceOnRoundedInputs) {
         const double tol = std::ldexp(double(vmax), -9) + 1e-5 * std::sqrt(double(c.T + c.hd));
         expect_close(yf, yr, tol, "bf16 attention B=" + std::to_string(c.B) + " T=" + std::to_string(c.T) +
                                        " hd=" + std::to_string(c.hd));
+        // The first query rows only (the last ViT block with token pooling): the same values.
+        const int64_t rows = std::min<int64_t>(2, c.T);
+        Buf yq = zeros({c.B, c.T, D});
+        cpu::attention_bf16(qkv.host.f32(), c.B, c.T, c.heads, c.hd, scale, yq.host.mutable_f32(), rows);
+        for (int64_t b = 0; b < c.B; ++b)
+            for (int64_t i = 0; i < rows * D; ++i)
+                ASSERT_EQ(yq.host.f32()[b * c.T * D + i], yf.host.f32()[b * c.T * D + i]) << "bf16 attention rows";
     }
 }
 

@@ -13,8 +13,8 @@ namespace {
 // busy; never spinning (passive) makes every one of the ~100 parallel regions of a forward pay a
 // futex wake-up. The CLI spins briefly (10000 spins, tens of microseconds: enough to bridge
 // back-to-back ops), then sleeps. Measured on ViT-B/16 batch 1 (2 cores): ~5 % faster than
-// passive on a quiet machine, as fast as passive with both cores busy, where libgomp's default
-// ("active") is 25x slower. libgomp reads this once, at load, so the CLI re-executes itself with
+// passive on a quiet machine; with both cores busy (ViT-Ti/16) as fast as passive, while
+// OMP_WAIT_POLICY=active was 25x slower. libgomp reads this once, at load, so the CLI re-executes itself with
 // it unless the user chose a policy.
 void prefer_short_spin_openmp(char** argv) {
     if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;

@@ -119,6 +119,7 @@ private:
             }
             if (digits == 0) fail("shape is not a tuple of non-negative integers");
             if (peek() == 'L') ++pos_;  // Python 2 long literal, in files written by old numpy
+            if (shape.size() >= size_t(Shape::kMaxRank)) fail("shape has more than 8 dimensions (vitrt's limit)");
             shape.push_back(int64_t(v));
             if (!accept(',')) {
                 expect(')');

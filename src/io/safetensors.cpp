@@ -117,6 +117,9 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
         uint64_t dim = 0;
         check(as_index(d, &dim),
               where + ": shape " + sh->dump() + " has a negative or non-integer dimension");
+        check(e.shape.size() < size_t(Shape::kMaxRank),
+              where + ": shape " + sh->dump() + " has more than " + std::to_string(Shape::kMaxRank) +
+                  " dimensions (vitrt's limit)");
         e.shape.push_back(int64_t(dim));
         check(mul_ok(count, dim, &count) && count <= uint64_t(std::numeric_limits<int64_t>::max()),
               where + ": shape " + sh->dump() + " has more elements than can be addressed");

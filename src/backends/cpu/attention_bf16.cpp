@@ -145,8 +145,8 @@ void attention_bf16(const float* qkv, int64_t B, int64_t T, int64_t heads, int64
     const int64_t Tq = query_rows < 0 ? T : std::min(T, query_rows);
     const int64_t nv = (hd + 15) / 16;
     const TaskFn task = attn::task_for<TaskFn>(nv, [](auto c) -> TaskFn { return attention_task<decltype(c)::value>; });
-    check(cpu_has_avx512_bf16(), "attention_bf16: this CPU has no AVX512-BF16");
     if (!task) return attention_f32(qkv, B, T, heads, hd, scale, out, Tq);  // head_dim > 128: no ViT has it
+    check(cpu_has_avx512_bf16(), "attention_bf16: this CPU has no AVX512-BF16");
     const int64_t D = heads * hd, D3 = 3 * D, Tp = attn::pad16(T);
     thread_local Scratch sc;  // grows once per thread, then reused
     attn::for_each_task(

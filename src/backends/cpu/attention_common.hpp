@@ -2,8 +2,8 @@
 // bf16 products with f32 accumulation): task split and the masked softmax of a score chunk.
 //
 // A task is (image, head, block of query rows). K and V of the head are packed once per task, so
-// a head is split into several row blocks only when there are too few heads to keep every thread
-// busy (ViT-Ti at batch 1 has 3 heads for 2 threads). Inside a task, query rows go in chunks of
+// a head is split into row blocks only when the (image, head) pairs do not divide evenly among
+// the threads and there are fewer than eight per thread (ViT-Ti at batch 1: 3 heads, 2 threads). Inside a task, query rows go in chunks of
 // kChunk: the chunk's scores [kChunk x Tp] stay in L1/L2, never T x T per image in memory.
 #pragma once
 
@@ -47,7 +47,7 @@ Fn task_for(int64_t nv, Make make) {
 // tasks, or at least eight tasks per thread; blocks never get smaller than one chunk.
 inline int64_t blocks_per_head(int64_t B, int64_t heads, int64_t Tq) {
     const int64_t threads = std::max(1, omp_get_max_threads()), units = B * heads;
-    const int64_t most = std::max<int64_t>(1, Tq / kChunk);
+    const int64_t most = std::max<int64_t>(1, (Tq + kChunk - 1) / kChunk);
     int64_t n = 1;
     while (n < most && (units * n) % threads != 0 && units * n < 8 * threads) ++n;
     return n;
@@ -58,8 +58,8 @@ inline int64_t blocks_per_head(int64_t B, int64_t heads, int64_t Tq) {
 template <class Init, class Task>
 void for_each_task(int64_t B, int64_t heads, int64_t Tq, Init init, Task task) {
     const int64_t nblk = blocks_per_head(B, heads, Tq);
-    // Block boundaries on multiples of kChunk, so every block but the last is whole chunks.
-    const int64_t chunks = (Tq + kChunk - 1) / kChunk, per = (chunks + nblk - 1) / nblk;
+    // Block boundaries on whole chunks, spread evenly (block sizes differ by at most one chunk).
+    const int64_t chunks = (Tq + kChunk - 1) / kChunk;
 #pragma omp parallel
     {
         init();
@@ -67,14 +67,16 @@ void for_each_task(int64_t B, int64_t heads, int64_t Tq, Init init, Task task) {
         for (int64_t b = 0; b < B; ++b)
             for (int64_t h = 0; h < heads; ++h)
                 for (int64_t k = 0; k < nblk; ++k) {
-                    const int64_t r0 = std::min(Tq, k * per * kChunk), r1 = std::min(Tq, (k + 1) * per * kChunk);
+                    const int64_t r0 = std::min(Tq, k * chunks / nblk * kChunk);
+                    const int64_t r1 = std::min(Tq, (k + 1) * chunks / nblk * kChunk);
                     if (r0 < r1) task(b, h, r0, r1);
                 }
     }
 }
 
 // In place over rows [0, n) of s (row stride Tp, T real keys): s = exp(s - max) with the padded
-// keys [T, Tp) exactly 0; inv[i] = 1 / sum of row i. Keys beyond T are never read as scores.
+// keys [T, Tp) exactly 0; inv[i] = 1 / sum of row i. Padded lanes never reach the max or the sum:
+// the partial tile feeds vexp a harmless -100 there and selects 0.
 // Always inlined into the ISA-specific task functions that call it.
 inline __attribute__((always_inline)) void softmax_rows(float* s, int64_t n, int64_t T, int64_t Tp, float* inv) {
     const int64_t full = T / 16 * 16;
@@ -98,7 +100,8 @@ inline __attribute__((always_inline)) void softmax_rows(float* s, int64_t n, int
             sum += e;
         }
         if (full < Tp) {  // the partial tile: padded lanes become 0
-            v16 e = vexp(vload(row + full) - mx);
+            const v16 x = vload(row + full) - mx;
+            v16 e = vexp(tail_valid ? x : vbroadcast(-100.f));
             e = tail_valid ? e : vzero();
             vstore(row + full, e);
             sum += e;

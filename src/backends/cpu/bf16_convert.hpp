@@ -8,7 +8,9 @@ namespace vitrt::cpu {
 
 bool cpu_has_avx512_bf16();
 
-// y[i] = bf16(x[i]) for i < n (finite inputs).
+// y[i] = bf16(x[i]) for i < n. Finite inputs: the AVX512-BF16 path (vcvtneps2bf16) flushes
+// subnormals to zero and the generic one keeps them; NaN payloads are not preserved. Activations
+// never need either.
 void to_bf16(const float* x, int64_t n, uint16_t* y);
 
 }  // namespace vitrt::cpu
