@@ -5,6 +5,8 @@
 
 #include <dnnl.hpp>
 
+#include "backends/cpu/onednn_post_ops.hpp"
+
 namespace vitrt::cpu {
 
 using tag = dnnl::memory::format_tag;
@@ -16,16 +18,6 @@ struct ConvWeight::Packed {
 };
 
 namespace {
-
-dnnl::algorithm eltwise_of(Activation a) {
-    switch (a) {
-        case Activation::gelu_erf: return dnnl::algorithm::eltwise_gelu_erf;
-        case Activation::relu: return dnnl::algorithm::eltwise_relu;
-        case Activation::sigmoid: return dnnl::algorithm::eltwise_logistic;
-        case Activation::none: break;
-    }
-    return dnnl::algorithm::undef;
-}
 
 using Key = std::array<int64_t, 14>;
 

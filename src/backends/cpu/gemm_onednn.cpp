@@ -8,6 +8,7 @@
 #include <dnnl.hpp>
 
 #include "backends/cpu/bf16_convert.hpp"
+#include "backends/cpu/onednn_post_ops.hpp"
 
 namespace vitrt::cpu {
 
@@ -28,16 +29,6 @@ namespace {
 
 // The M used to let oneDNN choose the weight layout: a typical token count (ViT-B at batch 1).
 constexpr int64_t kLayoutM = 197;
-
-dnnl::algorithm eltwise_of(Activation a) {
-    switch (a) {
-        case Activation::gelu_erf: return dnnl::algorithm::eltwise_gelu_erf;
-        case Activation::relu: return dnnl::algorithm::eltwise_relu;
-        case Activation::sigmoid: return dnnl::algorithm::eltwise_logistic;
-        case Activation::none: break;
-    }
-    return dnnl::algorithm::undef;
-}
 
 struct Key {
     int64_t M, N, K;
