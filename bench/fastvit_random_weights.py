@@ -14,10 +14,13 @@ Needs only numpy (Debian python3-numpy); the architecture table restates timm's 
 BN scales ~1, running_var in [0.5, 1.5]: activations stay O(1), so timings see no denormals.
 """
 import argparse
-import json
-import struct
+import os
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+from vitmodels import save_safetensors  # noqa: E402  (one safetensors writer for all bench scripts)
 
 VARIANTS = {  # layers, embed dims, mlp ratio, attention (RepCPE + MHSA) in the last stage
     "fastvit_t8": ((2, 2, 4, 2), (48, 96, 192, 384), 3, False),
@@ -110,20 +113,6 @@ def build(name, reparam, seed):
     sd.randn("head.fc.weight", (1000, f), 1.0 / np.sqrt(f))
     sd.randn("head.fc.bias", (1000,), 0.1)
     return sd.t
-
-
-def save_safetensors(path, tensors, metadata):
-    header, offset = {"__metadata__": metadata}, 0
-    for k, v in tensors.items():
-        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + v.nbytes]}
-        offset += v.nbytes
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for v in tensors.values():
-            f.write(np.ascontiguousarray(v, dtype="<f4").tobytes())
 
 
 def main():

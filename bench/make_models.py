@@ -5,11 +5,13 @@ Usage: /usr/bin/python3 bench/make_models.py OUT_DIR [vit_base_patch16_224 ...]
 Each model lands in OUT_DIR/<name>.safetensors with metadata {"model": name}, so vitrt resolves
 the architecture from the name. Only numpy is needed (Debian python3-numpy).
 """
-import json
-import struct
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+from vitmodels import save_safetensors  # noqa: E402  (one safetensors writer for all bench scripts)
 
 SIZES = {"tiny": (192, 12, 3), "small": (384, 12, 6), "base": (768, 12, 12), "large": (1024, 24, 16),
          "huge": (1280, 32, 16)}
@@ -42,22 +44,6 @@ def vit_tensors(name, rng):
     t["norm.weight"], t["norm.bias"] = v(dim, 1.0), v(dim)
     t["head.weight"], t["head.bias"] = w(1000, dim), v(1000)
     return t
-
-
-def save_safetensors(path, tensors, metadata):
-    header, offset, blobs = {"__metadata__": metadata}, 0, []
-    for k, a in tensors.items():
-        a = np.ascontiguousarray(a, dtype="<f4")
-        header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
-        offset += a.nbytes
-        blobs.append(a.tobytes())
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def main():
