@@ -21,7 +21,8 @@
 namespace vitrt {
 
 struct EngineOptions {
-    std::string device = "cpu";    // "cpu" or "ref" (scalar reference)
+    std::string device = "cpu";    // "cpu", "cuda" (NVIDIA GPU, libvitrt_cuda.so) or "ref" (scalar oracle)
+    // f32 | bf16 | w8a8-dynamic (alias int8) | w8 | w4 on cpu; f32 | tf32 | f16 | bf16 on cuda.
     std::string precision = "f32";
     int threads = 0;               // 0 = all cores
     int image_size = 0;            // 0 = the checkpoint's resolution
@@ -38,7 +39,8 @@ struct ModelInfo {
     std::vector<std::pair<std::string, std::string>> fields;      // dims, depth, heads, ...
     std::vector<std::pair<std::string, std::string>> preprocess;  // what preprocess_file() applies
     std::vector<std::string> notes;                               // load-time decisions
-    std::string backend;
+    std::string precision;         // linear weights by precision, e.g. "48 x w8a8-dynamic, 1 x f32"
+    std::string backend;           // backend details: library, ISA, threads, attention, GELU
 };
 
 struct Prediction {

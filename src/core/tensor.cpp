@@ -14,6 +14,9 @@ size_t dtype_size(DType t) {
         case DType::f32: return 4;
         case DType::f16: return 2;
         case DType::bf16: return 2;
+        case DType::i8: return 1;
+        case DType::u8: return 1;
+        case DType::i32: return 4;
     }
     return 0;
 }
@@ -23,6 +26,9 @@ const char* dtype_name(DType t) {
         case DType::f32: return "f32";
         case DType::f16: return "f16";
         case DType::bf16: return "bf16";
+        case DType::i8: return "i8";
+        case DType::u8: return "u8";
+        case DType::i32: return "i32";
     }
     return "?";
 }
@@ -124,6 +130,8 @@ uint16_t f32_to_f16(float f) {
 
 HostTensor to_f32(const HostTensor& t) {
     if (t.view.dtype == DType::f32) return t;
+    check(t.view.dtype == DType::f16 || t.view.dtype == DType::bf16,
+          std::string("an integer tensor (") + dtype_name(t.view.dtype) + ") is used where a float tensor is expected");
     HostTensor r = HostTensor::zeros_f32(t.view.shape);
     const int64_t n = t.view.numel();
     const auto* src = static_cast<const uint16_t*>(t.view.data);

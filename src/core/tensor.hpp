@@ -2,7 +2,8 @@
 //
 // A Tensor is a non-owning view: dtype, shape (row-major, contiguous) and a data pointer that
 // may live on the host or on a device, depending on who made it. HostTensor owns (or keeps alive)
-// host memory. Backends attach their repacked form of a weight through Tensor::packed.
+// host memory. Backends attach their prepared form of a weight through Tensor::prepared
+// (ops/prepared_weight.hpp), which also says the precision it was made in.
 #pragma once
 
 #include <cstddef>
@@ -16,10 +17,13 @@
 
 namespace vitrt {
 
-enum class DType : uint8_t { f32, f16, bf16 };
+// Element types. Integer types hold quantized weights and their metadata; ops compute on f32
+// (and f16/bf16 where a backend stores them).
+enum class DType : uint8_t { f32, f16, bf16, i8, u8, i32 };
 
 size_t dtype_size(DType t);
-const char* dtype_name(DType t);  // "f32", "f16", "bf16"
+const char* dtype_name(DType t);  // "f32", "f16", "bf16", "i8", "u8", "i32"
+inline bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
 
 // A tensor shape: up to Shape::kMaxRank dims stored inline, so making, copying and comparing
 // shapes (every view a forward takes) never touches the heap. Reads like a std::vector<int64_t>.
@@ -80,12 +84,15 @@ private:
 int64_t numel(const Shape& s);
 std::string shape_str(const Shape& s);  // "[2, 3, 224, 224]"
 
+class PreparedWeight;  // ops/prepared_weight.hpp
+
 struct Tensor {
     void* data = nullptr;
     DType dtype = DType::f32;
     Shape shape;
-    // Backend-specific prepared form (e.g. oneDNN blocked weights); null for plain tensors.
-    std::shared_ptr<void> packed;
+    // A backend's prepared form of a weight (e.g. oneDNN blocked weights, int8 with scales) and
+    // its precision; null for plain tensors (activations, host data).
+    std::shared_ptr<const PreparedWeight> prepared;
 
     int64_t numel() const { return vitrt::numel(shape); }
     size_t nbytes() const { return size_t(numel()) * dtype_size(dtype); }

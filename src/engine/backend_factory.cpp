@@ -8,23 +8,17 @@ namespace vitrt {
 
 std::vector<std::string> backend_names() { return {"cpu", "cuda", "ref"}; }
 
-DType parse_precision(const std::string& s) {
-    if (s == "f32" || s == "fp32") return DType::f32;
-    if (s == "bf16") return DType::bf16;
-    if (s == "f16" || s == "fp16") return DType::f16;
-    throw Error("unknown precision '" + s + "' (f32, bf16, f16)");
-}
-
-std::unique_ptr<Ops> make_backend(const std::string& name, int threads, const std::string& precision) {
-    if (name == "cuda") return load_cuda_backend(precision);  // parses its own tokens (adds tf32)
-    if (precision == "tf32") throw Error("precision tf32 is only available on the cuda backend");
-    const DType p = parse_precision(precision);
+std::unique_ptr<Ops> make_backend(const std::string& name, const BackendOptions& o) {
+    if (name == "cuda") return load_cuda_backend(precision_name(o.activations));
     if (name == "cpu") {
-        check(p != DType::f16, "precision f16 is not available on the cpu backend (f32, bf16)");
-        return make_cpu_ops(threads, p);
+        check(o.activations == Precision::f32 || o.activations == Precision::bf16,
+              std::string("precision ") + precision_name(o.activations) +
+                  " is not available on the cpu backend (f32, bf16, w8a8-dynamic, w8, w4)");
+        return make_cpu_ops(o.threads, o.activations);
     }
     if (name == "ref") {
-        check(p == DType::f32, "the ref backend is the f32 oracle; precision " + precision + " is not available");
+        check(o.activations == Precision::f32, std::string("the ref backend is the f32 oracle; precision ") +
+                                                   precision_name(o.activations) + " is not available");
         return make_ref_ops();
     }
     std::string known;

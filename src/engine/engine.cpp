@@ -28,7 +28,6 @@ struct Plan {
 };
 
 struct Engine::Impl {
-    EngineOptions opts;
     std::unique_ptr<Ops> ops;
     LoadedModel loaded;
     ModelInfo info;
@@ -65,11 +64,17 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     check(options.threads >= 0, "threads must be >= 0");
     check(options.image_size >= 0, "image size must be >= 0");
     auto impl = std::make_unique<Impl>();
-    impl->opts = options;
-    impl->ops = make_backend(options.device, options.threads, options.precision);
     LoadOptions lo;
     lo.image_size = options.image_size;
     lo.arch = options.arch;
+    lo.policy = PrecisionPolicy::from_token(options.precision);
+    BackendOptions bo;
+    bo.threads = options.threads;
+    bo.activations = lo.policy.activations;
+    impl->ops = make_backend(options.device, bo);
+    if (!impl->ops->supports(lo.policy.linear, WeightRole::linear))
+        throw Error(std::string("precision ") + precision_name(lo.policy.linear) + " is not available on the " +
+                    impl->ops->name() + " backend");
     impl->loaded = load_model(model_path, *impl->ops, lo);
 
     const Model& m = *impl->loaded.model;
@@ -83,6 +88,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     info.flops = d.flops;
     info.fields = d.fields;
     info.notes = d.notes;
+    info.precision = d.precision;
     info.backend = impl->ops->details();
     const image::PreprocessConfig& p = impl->loaded.preprocess;
     auto f3 = [](const float v[3]) {

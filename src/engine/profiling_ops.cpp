@@ -10,7 +10,11 @@ public:
     ProfilingOps(Ops& inner, OpProfile& p) : in_(inner), p_(p) {}
     std::string name() const override { return in_.name(); }
     std::string details() const override { return in_.details(); }
-    Tensor prepare_weight(const HostTensor& w, WeightRole r) override { return in_.prepare_weight(w, r); }
+    Tensor prepare_weight(const HostTensor& w, const WeightSpec& s) override { return in_.prepare_weight(w, s); }
+    bool supports(Precision p, WeightRole r) const override { return in_.supports(p, r); }
+    void copy(const Tensor& s, const Tensor& d) override {
+        timed("other", [&] { in_.copy(s, d); });
+    }
     std::shared_ptr<void> allocate(size_t n) override { return in_.allocate(n); }
     void upload(void* d, const void* s, size_t n) override { in_.upload(d, s, n); }
     void download(void* d, const void* s, size_t n) override { in_.download(d, s, n); }

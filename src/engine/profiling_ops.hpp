@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "models/ops.hpp"
+#include "ops/ops.hpp"
 
 namespace vitrt {
 

@@ -39,8 +39,9 @@ Tensor rows(const Tensor& t, int64_t cols) { return view(t, {t.numel() / cols, c
 
 class FastVit final : public Model {
 public:
-    FastVit(const FastVitConfig& cfg, FastVitWeights w, Ops& ops, int64_t img_h, int64_t img_w, ModelDescription desc)
-        : cfg_(cfg), ops_(ops), img_h_(img_h), img_w_(img_w), desc_(std::move(desc)) {
+    FastVit(const FastVitConfig& cfg, FastVitWeights w, WeightPreparer& prep, int64_t img_h, int64_t img_w,
+            ModelDescription desc)
+        : cfg_(cfg), prep_(prep), img_h_(img_h), img_w_(img_w), desc_(std::move(desc)) {
         prepare(w);
         size_buffers();
     }
@@ -191,7 +192,8 @@ private:
         return y;
     }
 
-    Conv prepare_conv(const FoldedConv& f) {
+    // Weights are named after timm's modules (the precision policy and `--keep-float` see these).
+    Conv prepare_conv(const FoldedConv& f, const std::string& name) {
         Conv c;
         const Shape& s = f.w.view.shape;  // [O, Ig, k, k]
         c.out = s[0], c.k = s[2], c.stride = f.stride, c.pad = f.pad, c.groups = f.groups;
@@ -199,51 +201,56 @@ private:
         if (c.pointwise) {
             HostTensor w = f.w;
             w.view.shape = {s[0], s[1]};
-            c.w = ops_.prepare_weight(w, WeightRole::linear);
+            c.w = prep_.linear(name + ".weight", w);
         } else {
-            c.w = ops_.prepare_weight(f.w, WeightRole::conv);
+            c.w = prep_.conv(name + ".weight", f.w);
         }
-        c.b = ops_.prepare_weight(f.b, WeightRole::param);
+        c.b = prep_.param(name + ".bias", f.b);
         return c;
     }
-    Tensor lin(const HostTensor& t) { return ops_.prepare_weight(t, WeightRole::linear); }
-    Tensor par(const HostTensor& t) { return ops_.prepare_weight(t, WeightRole::param); }
+    Tensor lin(const std::string& name, const HostTensor& t) { return prep_.linear(name + ".weight", t); }
+    Tensor par(const std::string& name, const HostTensor& t) { return prep_.param(name + ".bias", t); }
 
     void prepare(const FastVitWeights& w) {
-        for (int i = 0; i < 3; ++i) stem_[i] = prepare_conv(w.stem[i]);
+        for (int i = 0; i < 3; ++i) stem_[i] = prepare_conv(w.stem[i], "stem." + std::to_string(i));
         for (size_t si = 0; si < w.stages.size(); ++si) {
             const FastVitStageWeights& sw = w.stages[si];
             const FastVitStageConfig& sc = cfg_.stages[si];
+            const std::string P = "stages." + std::to_string(si) + ".";
             Stage st;
             st.dim = sc.dim;
             st.hidden = sc.mlp_hidden;
             st.downsample = sw.downsample;
             st.pos = sw.pos;
             if (sw.downsample) {
-                st.down_conv = prepare_conv(sw.down_conv);
-                st.down_proj = prepare_conv(sw.down_proj);
+                st.down_conv = prepare_conv(sw.down_conv, P + "downsample.proj.0");
+                st.down_proj = prepare_conv(sw.down_proj, P + "downsample.proj.1");
             }
-            if (sw.pos) st.pos_conv = prepare_conv(sw.pos_conv);
+            if (sw.pos) st.pos_conv = prepare_conv(sw.pos_conv, P + "pos_emb.pos_enc");
             for (const FastVitBlockWeights& bw : sw.blocks) {
+                const std::string B = P + "blocks." + std::to_string(st.blocks.size()) + ".";
                 Block b;
                 b.attention = bw.attention;
                 if (bw.attention) {
                     check(sc.dim % cfg_.head_dim == 0, "FastViT stage " + std::to_string(si) + " width " +
                                                            std::to_string(sc.dim) + " is not a multiple of the head dim 32");
-                    b.qkv_w = lin(bw.qkv_w), b.qkv_b = par(bw.qkv_b), b.proj_w = lin(bw.proj_w), b.proj_b = par(bw.proj_b);
+                    b.qkv_w = lin(B + "token_mixer.qkv", bw.qkv_w), b.qkv_b = par(B + "token_mixer.qkv", bw.qkv_b);
+                    b.proj_w = lin(B + "token_mixer.proj", bw.proj_w), b.proj_b = par(B + "token_mixer.proj", bw.proj_b);
                 } else {
-                    b.mixer = prepare_conv(bw.mixer);
+                    b.mixer = prepare_conv(bw.mixer, B + "token_mixer");
                 }
-                b.mlp_conv = prepare_conv(bw.mlp_conv);
-                b.fc1_w = lin(bw.fc1_w), b.fc1_b = par(bw.fc1_b), b.fc2_w = lin(bw.fc2_w), b.fc2_b = par(bw.fc2_b);
+                b.mlp_conv = prepare_conv(bw.mlp_conv, B + "mlp.conv");
+                b.fc1_w = lin(B + "mlp.fc1", bw.fc1_w), b.fc1_b = par(B + "mlp.fc1", bw.fc1_b);
+                b.fc2_w = lin(B + "mlp.fc2", bw.fc2_w), b.fc2_b = par(B + "mlp.fc2", bw.fc2_b);
                 st.blocks.push_back(std::move(b));
             }
             stages_.push_back(std::move(st));
             stage_names_.push_back("stage" + std::to_string(si));
         }
-        final_ = prepare_conv(w.final_conv);
-        se_fc1_w_ = lin(w.se_fc1_w), se_fc1_b_ = par(w.se_fc1_b), se_fc2_w_ = lin(w.se_fc2_w), se_fc2_b_ = par(w.se_fc2_b);
-        if (cfg_.num_classes) head_w_ = lin(w.head_w), head_b_ = par(w.head_b);
+        final_ = prepare_conv(w.final_conv, "final_conv");
+        se_fc1_w_ = lin("final_conv.se.reduce", w.se_fc1_w), se_fc1_b_ = par("final_conv.se.reduce", w.se_fc1_b);
+        se_fc2_w_ = lin("final_conv.se.expand", w.se_fc2_w), se_fc2_b_ = par("final_conv.se.expand", w.se_fc2_b);
+        if (cfg_.num_classes) head_w_ = lin("head.fc", w.head_w), head_b_ = par("head.fc", w.head_b);
         attn_scale_ = float(1.0 / std::sqrt(double(cfg_.head_dim)));
     }
 
@@ -275,7 +282,7 @@ private:
     }
 
     FastVitConfig cfg_;
-    Ops& ops_;
+    WeightPreparer& prep_;
     int64_t img_h_, img_w_;
     ModelDescription desc_;
     FastVitStageHook hook_;
@@ -291,9 +298,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Model> make_fastvit(const FastVitConfig& cfg, FastVitWeights weights, Ops& ops, int64_t image_h,
+std::unique_ptr<Model> make_fastvit(const FastVitConfig& cfg, FastVitWeights weights, WeightPreparer& prep, int64_t image_h,
                                     int64_t image_w, ModelDescription desc) {
-    return std::make_unique<FastVit>(cfg, std::move(weights), ops, image_h, image_w, std::move(desc));
+    return std::make_unique<FastVit>(cfg, std::move(weights), prep, image_h, image_w, std::move(desc));
 }
 
 bool set_fastvit_stage_hook(Model& model, FastVitStageHook hook) {

@@ -25,11 +25,12 @@
 #include "models/fastvit_config.hpp"
 #include "models/fastvit_reparam.hpp"
 #include "models/model.hpp"
+#include "ops/weight_preparer.hpp"
 
 namespace vitrt {
 
 // image_h/w: resolution to run at (any size the strided convs reduce to >= 1 pixel).
-std::unique_ptr<Model> make_fastvit(const FastVitConfig& cfg, FastVitWeights weights, Ops& ops, int64_t image_h,
+std::unique_ptr<Model> make_fastvit(const FastVitConfig& cfg, FastVitWeights weights, WeightPreparer& prep, int64_t image_h,
                                     int64_t image_w, ModelDescription desc);
 
 // From an opened checkpoint (either form) to a ready model, preprocessing and labels; called by

@@ -3,7 +3,9 @@
 #include <set>
 #include <sstream>
 
+#include "io/weight_reader.hpp"
 #include "models/fastvit.hpp"
+#include "models/load.hpp"
 #include "models/pretrained_cfg.hpp"
 
 namespace vitrt {
@@ -41,10 +43,9 @@ void describe(ModelDescription& d, const FastVitConfig& cfg, const FastVitWeight
     d.family = "fastvit";
     d.architecture = cfg.name.empty() ? "FastViT (unnamed)" : cfg.name;
     d.source_format = "timm " + ck.format;
-    for (const auto& [k, v] : ck.tensors) d.parameters += v.view.numel();
-    std::set<std::string> dtypes;
-    for (const auto& [k, v] : ck.tensors) dtypes.insert(dtype_name(v.view.dtype));
-    for (const auto& t : dtypes) d.storage_dtype += (d.storage_dtype.empty() ? "" : "+") + t;
+    const TensorStats stats = tensor_stats(ck.tensors);
+    d.parameters = stats.parameters;
+    d.storage_dtype = stats.dtypes;
 
     const int bns = w.branch_batchnorms + w.mlp_batchnorms + w.attn_batchnorms;
     std::string form;
@@ -141,7 +142,9 @@ LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     ModelDescription d;
     describe(d, cfg, w, ck, out.preprocess);
     d.notes.insert(d.notes.end(), notes.begin(), notes.end());
-    out.model = make_fastvit(cfg, std::move(w), ops, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    WeightPreparer prep(ops, opts.policy);
+    out.model = make_fastvit(cfg, std::move(w), prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    describe_precision(prep, out.model->mutable_description());
     return out;
 }
 

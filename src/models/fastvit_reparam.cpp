@@ -3,6 +3,8 @@
 // ReparamLargeKernelConv.get_kernel_bias, RepMixer.reparameterize, RepConditionalPosEnc.reparameterize).
 #include "models/fastvit_reparam.hpp"
 
+#include "io/weight_reader.hpp"
+
 #include <cmath>
 #include <set>
 
@@ -37,27 +39,19 @@ struct DConv {
 class Folder {
 public:
     Folder(const FastVitConfig& cfg, const std::map<std::string, HostTensor>& t, FastVitWeights& out)
-        : cfg_(cfg), t_(t), out_(out) {}
+        : cfg_(cfg), r_(t, "FastViT"), out_(out) {}
 
-    bool has(const std::string& n) const { return t_.count(n) != 0; }
-    bool has_prefix(const std::string& p) const {
-        auto it = t_.lower_bound(p);
-        return it != t_.end() && it->first.compare(0, p.size(), p) == 0;
-    }
+    bool has(const std::string& n) const { return r_.has(n); }
+    bool has_prefix(const std::string& p) const { return r_.has_prefix(p); }
 
     std::vector<double> need(const std::string& n, const Shape& shape, const std::string& what) {
-        auto it = t_.find(n);
-        check(it != t_.end(), "FastViT checkpoint is missing tensor '" + n + "' (" + what + ", expected shape " +
-                                  shape_str(shape) + ")");
-        check(it->second.view.shape == shape, "FastViT tensor '" + n + "' has shape " + shape_str(it->second.view.shape) +
-                                                  ", expected " + shape_str(shape) + " (" + what + ")");
-        used_.insert(n);
+        const HostTensor& t = r_.need(n, shape, what);
         std::vector<double> v;
         {
-            const HostTensor f = to_f32(it->second);
+            const HostTensor f = to_f32(t);
             v.assign(f.f32(), f.f32() + f.view.numel());
         }
-        release_host_pages(it->second);  // copied: the checkpoint's pages can leave memory
+        release_host_pages(t);  // copied: the checkpoint's pages can leave memory
         return v;
     }
 
@@ -179,23 +173,14 @@ public:
     }
 
     void check_all_used() const {
-        std::string unused;
-        int n = 0;
-        for (const auto& [name, t] : t_)
-            if (!used_.count(name)) {
-                if (n < 12) unused += (n ? ", " : "") + name;
-                ++n;
-            }
-        check(n == 0, std::to_string(n) + " FastViT checkpoint tensor(s) are not used by the configuration read from "
-                                          "the checkpoint: " + unused + (n > 12 ? ", ..." : "") +
-                          " (an unsupported FastViT feature, or a tensor whose module lost its other tensors)");
+        r_.check_all_used("the configuration read from the checkpoint does not use them (an unsupported FastViT "
+                          "feature, or a tensor whose module lost its other tensors)");
     }
 
 private:
     const FastVitConfig& cfg_;
-    const std::map<std::string, HostTensor>& t_;
+    WeightReader r_;
     FastVitWeights& out_;
-    std::set<std::string> used_;
 };
 
 FastVitBlockWeights fold_block(Folder& F, const FastVitStageConfig& st, const std::string& p, FastVitWeights& out) {

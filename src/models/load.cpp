@@ -130,10 +130,9 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     d.family = "vit";
     d.architecture = cfg.name.empty() ? "ViT (unnamed)" : cfg.name;
     d.source_format = std::string(vit_naming_name(naming)) + " " + ck.format;
-    for (const auto& [k, v] : ck.tensors) d.parameters += v.view.numel();
-    std::set<std::string> dtypes;
-    for (const auto& [k, v] : ck.tensors) dtypes.insert(dtype_name(v.view.dtype));
-    for (const auto& t : dtypes) d.storage_dtype += (d.storage_dtype.empty() ? "" : "+") + t;
+    const TensorStats stats = tensor_stats(ck.tensors);
+    d.parameters = stats.parameters;
+    d.storage_dtype = stats.dtypes;
     const int64_t gh = out.preprocess.input_height / cfg.patch, gw = out.preprocess.input_width / cfg.patch;
     d.fields = {
         {"embed_dim", std::to_string(cfg.embed_dim)},
@@ -163,11 +162,27 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
                   2.0 * D * double(cfg.num_classes) * (cfg.dist_token ? 2 : 1);
     }
     d.notes = hints.notes;
-    out.model = make_vit(cfg, tensors, ops, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    WeightReader reader(tensors, (cfg.name.empty() ? std::string("ViT") : cfg.name) + " (D=" +
+                                     std::to_string(cfg.embed_dim) + ", depth=" + std::to_string(cfg.depth) +
+                                     ", mlp=" + std::to_string(cfg.mlp_hidden) + ")");
+    WeightPreparer prep(ops, opts.policy);
+    out.model = make_vit(cfg, reader, prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    describe_precision(prep, out.model->mutable_description());
     return out;
 }
 
 }  // namespace
+
+void describe_precision(const WeightPreparer& prep, ModelDescription& d) {
+    d.precision = prep.linear_summary();
+    const auto& kept = prep.kept_float();
+    if (!kept.empty()) {
+        std::string s;
+        for (size_t i = 0; i < kept.size() && i < 12; ++i) s += (i ? ", " : "") + kept[i];
+        d.notes.push_back(std::to_string(kept.size()) + " linear weight(s) kept in f32: " + s +
+                          (kept.size() > 12 ? ", ..." : ""));
+    }
+}
 
 LoadedModel load_model(const std::string& path, Ops& ops, const LoadOptions& opts) {
     ModelSource src = open_model_source(path);

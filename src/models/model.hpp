@@ -9,7 +9,8 @@
 #include "core/arena.hpp"
 #include "core/tensor.hpp"
 #include "image/image.hpp"
-#include "models/ops.hpp"
+#include "ops/ops.hpp"
+#include "ops/precision_policy.hpp"
 
 namespace vitrt {
 
@@ -23,12 +24,14 @@ struct ModelDescription {
     std::string storage_dtype;  // dtype of the checkpoint's tensors
     std::string source_format;  // "timm safetensors", "hf transformers", "google npz", ...
     std::vector<std::string> notes;  // load-time decisions (resampled pos embed, folded BNs, ...)
+    std::string precision;           // linear weights by precision: "12 x bf16, 1 x f32"
 };
 
 class Model {
 public:
     virtual ~Model() = default;
     virtual const ModelDescription& description() const = 0;
+    ModelDescription& mutable_description() { return const_cast<ModelDescription&>(description()); }
     virtual int num_classes() const = 0;  // or the feature width when there is no head
     virtual int input_height() const = 0;
     virtual int input_width() const = 0;
@@ -49,6 +52,7 @@ struct LoadedModel {
 struct LoadOptions {
     int image_size = 0;  // 0 = the checkpoint's resolution; else square resolution to run at
     std::string arch;    // optional timm architecture name overriding what the checkpoint says
+    PrecisionPolicy policy;  // the precision of each weight
 };
 
 }  // namespace vitrt

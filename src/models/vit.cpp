@@ -19,16 +19,17 @@ struct Block {
 
 class ViT final : public Model {
 public:
-    ViT(const ViTConfig& cfg, const std::map<std::string, HostTensor>& tensors, Ops& ops, int64_t img_h,
-        int64_t img_w, ModelDescription desc)
-        : cfg_(cfg), tensors_(tensors), ops_(ops), img_h_(img_h), img_w_(img_w), desc_(std::move(desc)) {
+    ViT(const ViTConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t img_h, int64_t img_w,
+        ModelDescription desc)
+        : cfg_(cfg), r_(reader), prep_(prep), img_h_(img_h), img_w_(img_w), desc_(std::move(desc)) {
         check(img_h % cfg.patch == 0 && img_w % cfg.patch == 0,
               "image size " + std::to_string(img_h) + "x" + std::to_string(img_w) +
                   " is not a multiple of the patch size " + std::to_string(cfg.patch));
         grid_h_ = img_h / cfg.patch;
         grid_w_ = img_w / cfg.patch;
         load_weights();
-        check_all_used();
+        r_.check_all_used("the checkpoint has a feature vitrt does not implement, or the architecture was "
+                          "mis-detected (pass --arch NAME)");
     }
 
     const ModelDescription& description() const override { return desc_; }
@@ -106,7 +107,7 @@ public:
         }
 
         if (!cfg_.num_classes) {  // feature extractor: pre-logits out
-            ops.upload(logits.data, pooled_n.data, size_t(B * D) * 4);
+            ops.copy(slice(pooled_n, 0, B, D), logits);
             return;
         }
         LinearOpts o_head;
@@ -152,28 +153,9 @@ private:
         return r;
     }
 
-    const HostTensor& need(const std::string& name, const Shape& shape) {
-        auto it = tensors_.find(name);
-        check(it != tensors_.end(), "checkpoint is missing tensor '" + name + "' (expected shape " +
-                                        shape_str(shape) + " for " + describe_arch() + ")");
-        check(it->second.view.shape == shape, "tensor '" + name + "' has shape " + shape_str(it->second.view.shape) +
-                                                  ", expected " + shape_str(shape) + " for " + describe_arch());
-        used_.insert(name);
-        return it->second;
-    }
-    std::string describe_arch() const {
-        return (cfg_.name.empty() ? std::string("ViT") : cfg_.name) + " (D=" + std::to_string(cfg_.embed_dim) +
-               ", depth=" + std::to_string(cfg_.depth) + ", mlp=" + std::to_string(cfg_.mlp_hidden) + ")";
-    }
-    // Prepares a weight for the backend; the backend keeps its own copy, so the checkpoint's pages
-    // can go (peak memory stays near one copy of the weights).
-    Tensor prepare(const HostTensor& t, WeightRole role) {
-        Tensor r = ops_.prepare_weight(t, role);
-        release_host_pages(t);
-        return r;
-    }
-    Tensor param(const std::string& name, const Shape& shape) { return prepare(need(name, shape), WeightRole::param); }
-    Tensor linear_w(const std::string& name, const Shape& shape) { return prepare(need(name, shape), WeightRole::linear); }
+    const HostTensor& need(const std::string& name, const Shape& shape) { return r_.need(name, shape); }
+    Tensor param(const std::string& name, const Shape& shape) { return prep_.param(name, need(name, shape)); }
+    Tensor linear_w(const std::string& name, const Shape& shape) { return prep_.linear(name, need(name, shape)); }
     // A copy of a weight with row r multiplied by row_scale[r] (or by `s` when row_scale is null):
     // folds DeiT's head average (0.5) and LayerScale gammas into the layer before them, exactly
     // up to one f32 rounding, so no backend needs a scale epilogue.
@@ -189,7 +171,7 @@ private:
             for (int64_t i = 0; i < cols; ++i) c.mutable_f32()[r * cols + i] = f.f32()[r * cols + i] * k;
         }
         release_host_pages(src);
-        return ops_.prepare_weight(c, role);
+        return prep_.prepare(name, c, role);
     }
 
     void load_weights() {
@@ -197,7 +179,7 @@ private:
         {
             HostTensor w = need("patch_embed.proj.weight", {D, C, P, P});
             w.view.shape = {D, C * P * P};  // conv over non-overlapping patches == one GEMM
-            patch_w_ = prepare(w, WeightRole::linear);
+            patch_w_ = prep_.linear("patch_embed.proj.weight", w);
             if (cfg_.patch_bias) patch_b_ = param("patch_embed.proj.bias", {D});
         }
         // Prefix tokens in timm's order: cls, dist, registers.
@@ -213,7 +195,7 @@ private:
             if (cfg_.class_token) put("cls_token", 1);
             if (cfg_.dist_token) put("dist_token", 1);
             if (cfg_.reg_tokens) put("reg_token", cfg_.reg_tokens);
-            prefix_ = ops_.prepare_weight(pre, WeightRole::param);
+            prefix_ = prep_.param("cls_token", pre);
         }
         load_pos_embed();
         if (cfg_.pre_norm) {
@@ -274,39 +256,24 @@ private:
         HostTensor pos = to_f32(need("pos_embed", {1, Pf + gh * gw, D}));
         if (gh == grid_h_ && gw == grid_w_) {
             pos.view.shape = {Pf + gh * gw, D};
-            pos_ = ops_.prepare_weight(pos, WeightRole::param);
+            pos_ = prep_.param("pos_embed", pos);
             return;
         }
         std::vector<float> grid = resample_pos_embed_bicubic(pos.f32() + Pf * D, gh, gw, D, grid_h_, grid_w_);
         HostTensor r = HostTensor::zeros_f32({Pf + grid_h_ * grid_w_, D});
         std::copy(pos.f32(), pos.f32() + Pf * D, r.mutable_f32());
         std::copy(grid.begin(), grid.end(), r.mutable_f32() + Pf * D);
-        pos_ = ops_.prepare_weight(r, WeightRole::param);
+        pos_ = prep_.param("pos_embed", r);
         desc_.notes.push_back("position embedding resampled (bicubic) from " + std::to_string(gh) + "x" +
                               std::to_string(gw) + " to " + std::to_string(grid_h_) + "x" + std::to_string(grid_w_) +
                               " patches");
     }
 
-    void check_all_used() {
-        std::string unused;
-        int n = 0;
-        for (const auto& [name, t] : tensors_)
-            if (!used_.count(name)) {
-                if (n < 12) unused += (n ? ", " : "") + name;
-                ++n;
-            }
-        check(n == 0, std::to_string(n) + " checkpoint tensor(s) are not used by " + describe_arch() + ": " + unused +
-                          (n > 12 ? ", ..." : "") +
-                          "; the checkpoint has a feature vitrt does not implement, or the architecture was "
-                          "mis-detected (pass --arch NAME)");
-    }
-
     ViTConfig cfg_;
-    const std::map<std::string, HostTensor>& tensors_;
-    Ops& ops_;
+    WeightReader& r_;
+    WeightPreparer& prep_;
     int64_t img_h_, img_w_, grid_h_ = 0, grid_w_ = 0;
     ModelDescription desc_;
-    std::set<std::string> used_;
 
     Tensor patch_w_, patch_b_, prefix_, pos_, norm_pre_w_, norm_pre_b_;
     std::vector<Block> blocks_;
@@ -315,9 +282,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Model> make_vit(const ViTConfig& cfg, const std::map<std::string, HostTensor>& tensors, Ops& ops,
-                                int64_t image_h, int64_t image_w, ModelDescription desc) {
-    return std::make_unique<ViT>(cfg, tensors, ops, image_h, image_w, std::move(desc));
+std::unique_ptr<Model> make_vit(const ViTConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t image_h,
+                                int64_t image_w, ModelDescription desc) {
+    return std::make_unique<ViT>(cfg, reader, prep, image_h, image_w, std::move(desc));
 }
 
 }  // namespace vitrt

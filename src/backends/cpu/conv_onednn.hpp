@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 namespace vitrt::cpu {
 

@@ -14,36 +14,66 @@
 namespace vitrt {
 namespace {
 
+// Prepared forms, one per role (prepared_as<> checks owner and role before the cast).
+struct CpuLinear final : PreparedWeight {
+    using PreparedWeight::PreparedWeight;
+    std::shared_ptr<cpu::PackedWeight> gemm;  // f32 / bf16: oneDNN blocked layout
+};
+struct CpuParam final : PreparedWeight {
+    using PreparedWeight::PreparedWeight;
+    std::shared_ptr<float> values;  // 64-byte aligned f32 copy
+};
+struct CpuConv final : PreparedWeight {
+    using PreparedWeight::PreparedWeight;
+    std::shared_ptr<cpu::ConvWeight> conv;
+};
+
 class CpuOps final : public Ops {
 public:
-    CpuOps(int threads, DType precision) : gemm_(precision), precision_(precision) {
+    CpuOps(int threads, Precision attention) : attention_(attention) {
         if (threads > 0) omp_set_num_threads(threads);
+        check(attention == Precision::f32 || attention == Precision::bf16,
+              std::string("cpu: attention runs in f32 or bf16, not ") + precision_name(attention));
     }
     std::string name() const override { return "cpu"; }
     std::string details() const override {
+        std::string att = "f32 attention";
+        if (attention_ == Precision::bf16)
+            att = bf16_attention_ ? "bf16 attention (head dim <= 128; f32 above)"
+                                  : "f32 attention (bf16 asked; this CPU has no AVX512-BF16 dot products)";
         return "cpu (" + cpu::onednn_description() + ", " + std::to_string(omp_get_max_threads()) + " threads, " +
-               dtype_name(precision_) + " GEMMs)";
+               att + ", erf GELU)";
     }
 
-    Tensor prepare_weight(const HostTensor& w, WeightRole role) override {
-        if (role == WeightRole::conv) return prepare_conv_weight(w);
+    bool supports(Precision p, WeightRole role) const override {
+        if (p == Precision::f32) return true;
+        return role == WeightRole::linear && p == Precision::bf16;
+    }
+
+    Tensor prepare_weight(const HostTensor& w, const WeightSpec& spec) override {
+        if (!supports(spec.precision, spec.role))
+            throw Error(std::string("cpu: precision ") + precision_name(spec.precision) + " is not available for " +
+                        role_name(spec.role) + " weights (weight '" + spec.name + "')");
+        if (spec.role == WeightRole::conv) return prepare_conv_weight(w);
         HostTensor f = to_f32(w);
         Tensor t;
         t.dtype = DType::f32;
         t.shape = f.view.shape;
-        if (role == WeightRole::linear) {
+        if (spec.role == WeightRole::linear) {
             check(t.rank() == 2, "cpu: linear weight must be 2-D, got " + shape_str(t.shape));
-            auto packed = gemm_.pack(f.f32(), t.dim(0), t.dim(1));
-            t.packed = packed;
+            auto pw = std::make_shared<CpuLinear>(this, spec.role, spec.precision);
+            pw->gemm = gemm_.pack(f.f32(), t.dim(0), t.dim(1), float_storage(spec.precision));
+            t.prepared = pw;
             t.data = nullptr;  // only the packed form exists
             return t;
         }
-        auto buf = std::shared_ptr<float>(static_cast<float*>(std::aligned_alloc(64, (f.view.nbytes() + 63) / 64 * 64)),
-                                          [](float* p) { std::free(p); });
-        check(buf != nullptr, "cpu: out of memory preparing a weight of shape " + shape_str(t.shape));
-        std::memcpy(buf.get(), f.view.data, f.view.nbytes());
-        t.data = buf.get();
-        t.packed = buf;
+        auto pw = std::make_shared<CpuParam>(this, spec.role, spec.precision);
+        pw->values = std::shared_ptr<float>(
+            static_cast<float*>(std::aligned_alloc(64, (f.view.nbytes() + 63) / 64 * 64)), [](float* p) { std::free(p); });
+        check(pw->values != nullptr, "cpu: out of memory preparing a weight of shape " + shape_str(t.shape));
+        std::memcpy(pw->values.get(), f.view.data, f.view.nbytes());
+        t.data = pw->values.get();
+        t.prepared = pw;
         return t;
     }
 
@@ -54,14 +84,18 @@ public:
     }
     void upload(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
     void download(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
+    void copy(const Tensor& src, const Tensor& dst) override {
+        if (src.nbytes() != dst.nbytes()) throw Error("cpu copy: byte sizes differ");
+        std::memmove(dst.data, src.data, src.nbytes());
+    }
 
     void linear(const Tensor& x, const Tensor& w, const Tensor& y, const LinearOpts& o) override {
         const int64_t N = w.dim(0), K = w.dim(1), M = x.numel() / K;
         check(x.dim(-1) == K && y.numel() == M * N, "cpu linear: shape mismatch");
         const bool acc = o.residual != nullptr;
         if (acc && o.residual->data != y.data) std::memcpy(y.data, o.residual->data, size_t(M * N) * 4);
-        gemm_.run(x.f32(), M, *static_cast<const cpu::PackedWeight*>(w.packed.get()), o.bias ? o.bias->f32() : nullptr,
-                  o.act, o.scale ? o.scale->f32() : nullptr, acc, y.f32());
+        const auto& lw = prepared_as<CpuLinear>(w, this, WeightRole::linear, "cpu linear");
+        gemm_.run(x.f32(), M, *lw.gemm, o.bias ? o.bias->f32() : nullptr, o.act, acc, y.f32());
     }
 
     void layernorm(const Tensor& x, const Tensor& g, const Tensor& b, float eps, const Tensor& y) override {
@@ -77,7 +111,7 @@ public:
         check(rows >= 1 && rows <= qkv.dim(1), "cpu attention: query rows out of range");
         // bf16 precision: bf16 products in attention too (the CPUs that run bf16 GEMMs natively have
         // AVX512-BF16; AMX-only would fall back to f32 products).
-        auto fn = precision_ == DType::bf16 && bf16_attention_ ? cpu::attention_bf16 : cpu::attention_f32;
+        auto fn = attention_ == Precision::bf16 && bf16_attention_ ? cpu::attention_bf16 : cpu::attention_f32;
         fn(qkv.f32(), qkv.dim(0), qkv.dim(1), heads, qkv.dim(2) / 3 / heads, scale, out.f32(), rows);
     }
 
@@ -100,7 +134,7 @@ public:
     // which is several times faster there than oneDNN's grouped convolution; everything else
     // (dense, grouped, depthwise) on oneDNN (bench/fastvit.md).
     void conv2d(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dOpts& o) override {
-        const auto& cw = *static_cast<const cpu::ConvWeight*>(w.packed.get());
+        const auto& cw = *prepared_as<CpuConv>(w, this, WeightRole::conv, "cpu conv2d").conv;
         cpu::ConvCall c;
         c.B = x.dim(0), c.H = x.dim(1), c.W = x.dim(2), c.C = x.dim(3), c.Ho = y.dim(1), c.Wo = y.dim(2);
         c.stride = o.stride, c.pad = o.pad, c.groups = o.groups;
@@ -143,7 +177,7 @@ public:
 
 private:
     cpu::OnednnGemm gemm_;
-    DType precision_;
+    Precision attention_;
     bool bf16_attention_ = cpu::cpu_has_avx512_bf16();
 
     Tensor prepare_conv_weight(const HostTensor& w) {
@@ -155,11 +189,13 @@ private:
             cw->hwo.resize(size_t(f.view.numel()));
             cpu::pack_channelwise_weight(f.f32(), s[0], s[2], s[3], cw->hwo.data());
         }
+        auto pw = std::make_shared<CpuConv>(this, WeightRole::conv, Precision::f32);
+        pw->conv = cw;
         Tensor t;
         t.dtype = DType::f32;
         t.shape = s;
         t.data = cw->oihw.data();
-        t.packed = cw;
+        t.prepared = pw;
         return t;
     }
 
@@ -168,6 +204,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Ops> make_cpu_ops(int threads, DType precision) { return std::make_unique<CpuOps>(threads, precision); }
+std::unique_ptr<Ops> make_cpu_ops(int threads, Precision attention) {
+    return std::make_unique<CpuOps>(threads, attention);
+}
 
 }  // namespace vitrt

@@ -1,13 +1,14 @@
 // CPU backend: oneDNN GEMMs (gemm_onednn.cpp) and own kernels (kernels.hpp), all cores.
-// precision: f32, or bf16 GEMMs (weights stored bf16, f32 accumulation; other ops stay f32).
+// Linear weights in the precision their WeightSpec asks (f32, bf16); attention in `attention`
+// precision (f32, or bf16 products with f32 accumulation where the CPU has AVX512-BF16).
 #pragma once
 
 #include <memory>
 
-#include "models/ops.hpp"
+#include "ops/ops.hpp"
 
 namespace vitrt {
 
-std::unique_ptr<Ops> make_cpu_ops(int threads, DType precision);
+std::unique_ptr<Ops> make_cpu_ops(int threads, Precision attention = Precision::f32);
 
 }  // namespace vitrt

@@ -18,6 +18,7 @@ using dt = dnnl::memory::data_type;
 struct PackedWeight {
     dnnl::memory mem;
     int64_t N = 0, K = 0;
+    dnnl::memory::data_type wdt = dnnl::memory::data_type::f32;  // weights and matmul source type
 };
 
 bool cpu_has_native_bf16() {
@@ -32,7 +33,7 @@ constexpr int64_t kLayoutM = 197;
 
 struct Key {
     int64_t M, N, K;
-    int flags;
+    int flags;  // fusion and weight type
     bool operator==(const Key& o) const { return M == o.M && N == o.N && K == o.K && flags == o.flags; }
 };
 struct KeyHash {
@@ -43,7 +44,7 @@ struct KeyHash {
 
 struct Prim {
     dnnl::matmul prim;
-    dnnl::memory src, wei, bias, dst, scale;
+    dnnl::memory src, wei, bias, dst;
     std::unordered_map<int, dnnl::memory> args;
     std::vector<dnnl_exec_arg_t> cargs;  // args for the C API (the C++ execute() builds a vector per call)
 };
@@ -51,7 +52,6 @@ struct Prim {
 }  // namespace
 
 struct OnednnGemm::Impl {
-    dt wdt = dt::f32;  // weights and matmul source type
     std::vector<uint16_t> xb;  // bf16 copy of the activations (grows once)
     dnnl::engine eng{dnnl::engine::kind::cpu, 0};
     dnnl::stream strm{eng};
@@ -60,11 +60,11 @@ struct OnednnGemm::Impl {
     dnnl::memory scratch_mem;
 
     dnnl::matmul::primitive_desc make_pd(int64_t M, int64_t N, int64_t K, const dnnl::memory::desc& wmd,
-                                         bool bias, Activation act, bool scale, bool accumulate) {
-        dnnl::memory::desc a({M, K}, wdt, tag::ab), c({M, N}, dt::f32, tag::ab), b({1, N}, dt::f32, tag::ab);
+                                         bool bias, Activation act, bool accumulate) {
+        dnnl::memory::desc a({M, K}, wmd.data_type(), tag::ab), c({M, N}, dt::f32, tag::ab),
+            b({1, N}, dt::f32, tag::ab);
         dnnl::post_ops po;
         if (act != Activation::none) po.append_eltwise(1.f, eltwise_of(act), 0.f, 0.f);
-        if (scale) po.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
         if (accumulate) po.append_sum(1.f);
         dnnl::primitive_attr attr;
         attr.set_post_ops(po);
@@ -92,27 +92,28 @@ std::string onednn_description() {
            ", ISA " + isa;
 }
 
-OnednnGemm::OnednnGemm(DType precision) : impl_(std::make_unique<Impl>()) {
-    if (precision == DType::bf16) {
-        check(cpu_has_native_bf16(), "precision bf16 needs a CPU with AVX512-BF16 or AMX (this one: " +
-                                         onednn_description() + "); use --precision f32");
-        impl_->wdt = dt::bf16;
-    } else {
-        check(precision == DType::f32, std::string("cpu backend: precision ") + dtype_name(precision) +
-                                           " is not supported (f32, bf16)");
-    }
-}
+OnednnGemm::OnednnGemm() : impl_(std::make_unique<Impl>()) {}
 OnednnGemm::~OnednnGemm() = default;
 
-std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_t K) {
+std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_t K, DType storage) {
     auto& I = *impl_;
-    dnnl::memory::desc any({K, N}, I.wdt, tag::any);
-    auto pd = I.make_pd(kLayoutM, N, K, any, true, Activation::none, false, false);
+    dt wdt = dt::f32;
+    if (storage == DType::bf16) {
+        check(cpu_has_native_bf16(), "precision bf16 needs a CPU with AVX512-BF16 or AMX (this one: " +
+                                         onednn_description() + "); use --precision f32");
+        wdt = dt::bf16;
+    } else {
+        check(storage == DType::f32, std::string("cpu GEMM: weight storage ") + dtype_name(storage) +
+                                         " is not supported (f32, bf16)");
+    }
+    dnnl::memory::desc any({K, N}, wdt, tag::any);
+    auto pd = I.make_pd(kLayoutM, N, K, any, true, Activation::none, false);
     // w is [N, K] row-major == the {K, N} matrix in "ba" order.
     dnnl::memory plain({{K, N}, dt::f32, tag::ba}, I.eng, const_cast<float*>(w));
     auto pw = std::make_shared<PackedWeight>();
     pw->N = N;
     pw->K = K;
+    pw->wdt = wdt;
     pw->mem = dnnl::memory(pd.weights_desc(), I.eng);
     dnnl::reorder(plain, pw->mem).execute(I.strm, plain, pw->mem);
     I.strm.wait();
@@ -120,13 +121,13 @@ std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_
 }
 
 void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const float* bias, Activation act,
-                     const float* scale, bool accumulate, float* y) {
+                     bool accumulate, float* y) {
     auto& I = *impl_;
-    const int flags = (bias ? 1 : 0) | (scale ? 2 : 0) | (accumulate ? 4 : 0) | (int(act) << 3);
+    const int flags = (bias ? 1 : 0) | (w.wdt == dt::bf16 ? 2 : 0) | (accumulate ? 4 : 0) | (int(act) << 3);
     const Key key{M, w.N, w.K, flags};
     auto it = I.prims.find(key);
     if (it == I.prims.end()) {
-        auto pd = I.make_pd(M, w.N, w.K, w.mem.get_desc(), bias, act, scale, accumulate);
+        auto pd = I.make_pd(M, w.N, w.K, w.mem.get_desc(), bias, act, accumulate);
         Prim p;
         p.prim = dnnl::matmul(pd);
         p.src = dnnl::memory(pd.src_desc(), I.eng, nullptr);
@@ -136,11 +137,6 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
         if (bias) {
             p.bias = dnnl::memory({{1, w.N}, dt::f32, tag::ab}, I.eng, nullptr);
             p.args[DNNL_ARG_BIAS] = p.bias;
-        }
-        if (scale) {
-            p.scale = dnnl::memory({{1, w.N}, dt::f32, tag::ab}, I.eng, nullptr);
-            const int idx = act != Activation::none ? 1 : 0;
-            p.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1] = p.scale;
         }
         const size_t need = pd.scratchpad_desc().get_size();
         if (need > I.scratch.size()) {
@@ -160,7 +156,7 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
     }
     if (p.cargs.empty())
         for (const auto& [arg, mem] : p.args) p.cargs.push_back({arg, mem.get()});
-    if (I.wdt == dt::bf16) {
+    if (w.wdt == dt::bf16) {
         if (int64_t(I.xb.size()) < M * w.K) I.xb.resize(size_t(M * w.K));  // first run of a plan only
         to_bf16(x, M * w.K, I.xb.data());
         p.src.set_data_handle(I.xb.data());
@@ -170,7 +166,6 @@ void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const flo
     p.wei.set_data_handle(w.mem.get_data_handle());
     p.dst.set_data_handle(y);
     if (bias) p.bias.set_data_handle(const_cast<float*>(bias));
-    if (scale) p.scale.set_data_handle(const_cast<float*>(scale));
     const dnnl_status_t st = dnnl_primitive_execute(p.prim.get(), I.strm.get(), int(p.cargs.size()), p.cargs.data());
     if (st != dnnl_success) throw Error("oneDNN matmul failed (status " + std::to_string(int(st)) + ")");
     I.strm.wait();

@@ -1,6 +1,6 @@
-// Linear layers on the CPU through oneDNN matmul, with bias, activation, per-column scale and
-// residual fused as post-ops. Precisions: f32 (weights and activations f32) and bf16 (weights
-// stored bf16; activations rounded to bf16 on the way in, f32 accumulation and output).
+// Linear layers on the CPU through oneDNN matmul, with bias, activation and
+// residual fused as post-ops. Precision per weight: f32 (weights and activations f32) or bf16
+// (weights stored bf16; activations rounded to bf16 on the way in, f32 accumulation and output).
 // Weights are repacked once into oneDNN's blocked layout; one primitive per (M, N, K, fusion) is
 // created on first use and cached with its argument memories, so a planned forward allocates
 // nothing. Not thread-safe: one instance per engine.
@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 namespace vitrt::cpu {
 
@@ -24,14 +24,14 @@ bool cpu_has_native_bf16();
 
 class OnednnGemm {
 public:
-    // precision: DType::f32 or DType::bf16 (vitrt::Error if the CPU lacks native bf16).
-    explicit OnednnGemm(DType precision);
+    OnednnGemm();
     ~OnednnGemm();
-    // w: [N, K] row-major f32. The returned handle is stored in Tensor::packed.
-    std::shared_ptr<PackedWeight> pack(const float* w, int64_t N, int64_t K);
-    // y[M, N] = (accumulate ? y : 0) + scale * act(x[M, K] W^T + bias).
-    void run(const float* x, int64_t M, const PackedWeight& w, const float* bias, Activation act,
-             const float* scale, bool accumulate, float* y);
+    // w: [N, K] row-major f32, stored as `storage` (f32, or bf16: vitrt::Error if the CPU lacks
+    // native bf16).
+    std::shared_ptr<PackedWeight> pack(const float* w, int64_t N, int64_t K, DType storage);
+    // y[M, N] = (accumulate ? y : 0) + act(x[M, K] W^T + bias).
+    void run(const float* x, int64_t M, const PackedWeight& w, const float* bias, Activation act, bool accumulate,
+             float* y);
 
 private:
     struct Impl;

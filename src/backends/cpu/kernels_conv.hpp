@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 namespace vitrt::cpu {
 

@@ -3,7 +3,7 @@
 
 #include <dnnl.hpp>
 
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 namespace vitrt::cpu {
 

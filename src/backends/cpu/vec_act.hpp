@@ -3,7 +3,7 @@
 // ~1e-7 * |x| of the double-precision reference (tests/test_backend_ops_conv.cpp).
 #pragma once
 
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 // vec.hpp's always-inline helpers pass 64-byte vectors by value; GCC notes that this ABI differs
 // without AVX-512, which cannot matter for functions that are always inlined.

@@ -35,18 +35,20 @@ std::shared_ptr<void> device_alloc(size_t bytes, const char* what) {
     return std::shared_ptr<void>(p, [](void* q) { cudaFree(q); });
 }
 
-// What prepare_weight() attaches to Tensor::packed.
-struct Prepared {
+// What prepare_weight() attaches to Tensor::prepared.
+struct Prepared final : PreparedWeight {
     enum class Kind { linear, param, conv } kind;
     std::shared_ptr<void> data;       // linear: [N, K]; param: f32; conv: OHWI, all in `dtype`
     std::shared_ptr<void> half;       // param only: copy in the compute dtype (bias epilogues), or null
     DType half_type = DType::f32;
     int64_t O = 0, Ig = 0, KH = 0, KW = 0;  // conv
-    explicit Prepared(Kind k) : kind(k) {}
+    Prepared(const Ops* owner, Kind k, Precision p)
+        : PreparedWeight(owner, k == Kind::linear ? WeightRole::linear : k == Kind::conv ? WeightRole::conv : WeightRole::param, p),
+          kind(k) {}
 };
 
 const Prepared* prepared(const Tensor& t, Prepared::Kind k) {
-    auto* p = static_cast<const Prepared*>(t.packed.get());
+    auto* p = dynamic_cast<const Prepared*>(t.prepared.get());
     return p && p->kind == k ? p : nullptr;
 }
 
@@ -73,7 +75,11 @@ enum Op : uint64_t { kGemm = 1, kConvert, kEpilogue, kLayerNorm, kAttention, kPa
 
 class CudaOps final : public Ops {
 public:
-    CudaOps(DType compute, bool tf32) : cdt_(compute), tf32_(tf32) {
+    CudaOps(DType compute, bool tf32)
+        : cdt_(compute), tf32_(tf32),
+          precision_(tf32 ? Precision::tf32 : compute == DType::f32 ? Precision::f32
+                                          : compute == DType::bf16  ? Precision::bf16
+                                                                    : Precision::f16) {
         int n = 0;
         cudaError_t e = cudaGetDeviceCount(&n);
         if (e != cudaSuccess) {
@@ -136,22 +142,34 @@ public:
     }
 
     // --- load time -------------------------------------------------------------------------------
-    Tensor prepare_weight(const HostTensor& w, WeightRole role) override {
+    // Linear and conv weights are stored in the backend's compute precision (per-weight float
+    // precisions other than it, and integer precisions, are not implemented here yet: refused).
+    bool supports(Precision p, WeightRole role) const override {
+        if (role == WeightRole::param) return p == Precision::f32;
+        return p == precision_ || (p == Precision::f32 && precision_ == Precision::tf32);
+    }
+
+    Tensor prepare_weight(const HostTensor& w, const WeightSpec& spec) override {
+        const WeightRole role = spec.role;
+        if (!supports(spec.precision, role))
+            throw Error(std::string("cuda: precision ") + precision_name(spec.precision) + " is not available for " +
+                        role_name(role) + " weights on a backend computing in " + precision_name(precision_) +
+                        " (weight '" + spec.name + "')");
         HostTensor f = to_f32(w);
         Tensor t;
         t.shape = f.view.shape;
         if (role == WeightRole::linear) {
             check(t.rank() == 2, "cuda: linear weight must be 2-D, got " + shape_str(t.shape));
-            auto p = std::make_shared<Prepared>(Prepared::Kind::linear);
+            auto p = std::make_shared<Prepared>(this, Prepared::Kind::linear, spec.precision);
             p->data = upload_new(host_in(f, cdt_), "a linear weight");
             t.dtype = cdt_;
             t.data = p->data.get();
-            t.packed = p;
+            t.prepared = p;
             return t;
         }
         if (role == WeightRole::conv) {
             check(t.rank() == 4, "cuda: conv weight must be [O, Cin/groups, kh, kw], got " + shape_str(t.shape));
-            auto p = std::make_shared<Prepared>(Prepared::Kind::conv);
+            auto p = std::make_shared<Prepared>(this, Prepared::Kind::conv, spec.precision);
             p->O = t.dim(0), p->Ig = t.dim(1), p->KH = t.dim(2), p->KW = t.dim(3);
             HostTensor ohwi = HostTensor::zeros_f32({p->O, p->KH, p->KW, p->Ig});
             for (int64_t o = 0; o < p->O; ++o)
@@ -163,10 +181,10 @@ public:
             p->data = upload_new(host_in(ohwi, cdt_), "a conv weight");
             t.dtype = cdt_;
             t.data = p->data.get();
-            t.packed = p;
+            t.prepared = p;
             return t;
         }
-        auto p = std::make_shared<Prepared>(Prepared::Kind::param);
+        auto p = std::make_shared<Prepared>(this, Prepared::Kind::param, spec.precision);
         p->data = upload_new(host_in(f, DType::f32), "a parameter");
         if (cdt_ != DType::f32) {
             p->half = upload_new(host_in(f, cdt_), "a parameter");
@@ -174,11 +192,16 @@ public:
         }
         t.dtype = DType::f32;
         t.data = p->data.get();
-        t.packed = p;
+        t.prepared = p;
         return t;
     }
 
     std::shared_ptr<void> allocate(size_t bytes) override { return device_alloc(bytes, "activations"); }
+
+    void copy(const Tensor& src, const Tensor& dst) override {
+        check(src.nbytes() == dst.nbytes(), "cuda copy: byte sizes differ");
+        if (src.nbytes()) copy_d2d(dst.data, src.data, src.nbytes());
+    }
 
     void upload(void* dst, const void* src, size_t n) override {
         if (n == 0) return;
@@ -234,10 +257,9 @@ public:
         if (o.residual)
             check(o.residual->numel() == M * N && o.residual->dtype == y.dtype,
                   "cuda linear: the residual must have y's shape and dtype");
-        if (o.scale) check(o.scale->numel() == N && o.scale->dtype == DType::f32, "cuda linear: scale must be f32 [N]");
         if (o.bias) check(o.bias->numel() == N, "cuda linear: bias must have N elements");
         const void* a = gemm_input(x, M * K);
-        gemm_fused(a, w.data, M, N, K, y.data, y.dtype, o.bias, o.act, o.scale, o.residual ? o.residual->data : nullptr);
+        gemm_fused(a, w.data, M, N, K, y.data, y.dtype, o.bias, o.act, nullptr, o.residual ? o.residual->data : nullptr);
     }
 
     void layernorm(const Tensor& x, const Tensor& g, const Tensor& b, float eps, const Tensor& y) override {
@@ -388,6 +410,7 @@ private:
 
     DType cdt_;
     bool tf32_;
+    Precision precision_;
     bool graphs_on_ = true;
     cudaDeviceProp props_{};
     cudaStream_t stream_ = nullptr;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/tensor.hpp"
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 namespace vitrt::cuda {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "core/tensor.hpp"
-#include "models/ops.hpp"
+#include "ops/op_options.hpp"
 
 namespace vitrt::cuda {
 

@@ -26,20 +26,35 @@ namespace {
 // Rows of a 2-D view of a tensor whose last dim is `cols`.
 int64_t rows_of(const Tensor& t, int64_t cols) { return t.numel() / cols; }
 
+// A weight as the oracle keeps it: a plain f32 copy.
+struct RefWeight final : PreparedWeight {
+    using PreparedWeight::PreparedWeight;
+    std::vector<float> values;
+};
+
 class RefOps final : public Ops {
 public:
     std::string name() const override { return "ref"; }
 
-    Tensor prepare_weight(const HostTensor& w, WeightRole) override {
+    bool supports(Precision p, WeightRole) const override { return p == Precision::f32; }
+
+    Tensor prepare_weight(const HostTensor& w, const WeightSpec& spec) override {
+        if (!supports(spec.precision, spec.role))
+            throw Error(std::string("the ref backend is the f32 oracle; precision ") + precision_name(spec.precision) +
+                        " is not available (weight '" + spec.name + "')");
         HostTensor f = to_f32(w);
-        auto buf = std::shared_ptr<float>(new float[size_t(f.view.numel()) + 1], std::default_delete<float[]>());
-        std::memcpy(buf.get(), f.view.data, f.view.nbytes());
+        auto pw = std::make_shared<RefWeight>(this, spec.role, spec.precision);
+        pw->values.assign(f.f32(), f.f32() + f.view.numel());
         Tensor t;
-        t.data = buf.get();
+        t.data = pw->values.data();
         t.dtype = DType::f32;
         t.shape = f.view.shape;
-        t.packed = buf;  // keeps the copy alive
+        t.prepared = pw;
         return t;
+    }
+    void copy(const Tensor& src, const Tensor& dst) override {
+        check(src.nbytes() == dst.nbytes(), "ref copy: byte sizes differ");
+        std::memmove(dst.data, src.data, src.nbytes());
     }
 
     std::shared_ptr<void> allocate(size_t bytes) override {
@@ -53,7 +68,7 @@ public:
         const int64_t M = rows_of(x, K);
         check(x.dim(-1) == K && rows_of(y, N) == M && y.dim(-1) == N, "ref linear: shape mismatch");
         const float* X = x.f32();
-        const float* W = w.f32();
+        const float* W = prepared_as<RefWeight>(w, this, WeightRole::linear, "ref linear").values.data();
         std::vector<float> row(static_cast<size_t>(N));
         for (int64_t m = 0; m < M; ++m) {
             for (int64_t n = 0; n < N; ++n) {
@@ -62,7 +77,6 @@ public:
                 float v = float(acc);
                 if (o.bias) v += o.bias->f32()[n];
                 v = ref::apply_activation(o.act, v);
-                if (o.scale) v *= o.scale->f32()[n];
                 if (o.residual) v += o.residual->f32()[m * N + n];
                 row[size_t(n)] = v;
             }
@@ -149,6 +163,7 @@ public:
     }
 
     void conv2d(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dOpts& o) override {
+        const float* Wc = prepared_as<RefWeight>(w, this, WeightRole::conv, "ref conv2d").values.data();
         check(x.rank() == 4 && w.rank() == 4 && y.rank() == 4, "ref conv2d: x, w, y must be 4-D");
         const int64_t B = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
         const int64_t O = w.dim(0), Ig = w.dim(1), KH = w.dim(2), KW = w.dim(3);
@@ -172,7 +187,7 @@ public:
                                 if (ix < 0 || ix >= W) continue;
                                 for (int64_t ic = 0; ic < Ig; ++ic)
                                     acc += double(x.f32()[((b * H + iy) * W + ix) * C + c0 + ic]) *
-                                           double(w.f32()[((oc * Ig + ic) * KH + ky) * KW + kx]);
+                                           double(Wc[((oc * Ig + ic) * KH + ky) * KW + kx]);
                             }
                         }
                         float v = float(acc);

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "models/ops.hpp"
+#include "ops/ops.hpp"
 
 namespace vitrt {
 

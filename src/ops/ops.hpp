@@ -1,48 +1,29 @@
 // The op interface every backend implements and every model is written against.
 //
 // Model code calls these ops and never names a backend or a precision: a backend decides, in
-// prepare_weight(), how a weight is stored (repacked, converted, uploaded) and, in each op, which
-// kernel runs. Fusion is expressed through option structs (LinearOpts), not new op names: the
-// reference backend decomposes them, fast backends fuse them.
+// prepare_weight(), how a weight is stored (repacked, converted, quantized, uploaded) from the
+// WeightSpec it is given, and, in each op, which kernel runs for the weight's own precision
+// (ops/prepared_weight.hpp). Fusion is expressed through option structs (ops/op_options.hpp),
+// not new op names: the reference backend decomposes them, fast backends fuse them.
 //
 // Layout conventions: activations are row-major, tokens x features ([B, T, D] or [M, K]); images
 // are NCHW f32 on the backend's memory. Linear weights are PyTorch-style [N, K] (y = x W^T + b).
 // Convolutional models keep feature maps channels-last ([B, H, W, C]: pixels are tokens), so a
 // 1x1 convolution is linear() over [B*H*W, C].
+//
+// Adding an op: declare it here, implement it in backends/ref (the oracle), in each backend, and
+// add one row to the op-test table (tests/ops/test_ops.cpp).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "core/tensor.hpp"
+#include "ops/op_options.hpp"
+#include "ops/precision.hpp"
+#include "ops/prepared_weight.hpp"
 
 namespace vitrt {
-
-enum class Activation { none, gelu_erf, relu, sigmoid };
-
-// What a weight is used for; lets a backend pick its layout at load.
-enum class WeightRole {
-    linear,  // [N, K] matrix of a linear layer
-    param,   // vectors and small tensors used as-is (biases, norms, tokens, embeddings)
-    conv,    // [O, Cin / groups, kh, kw] (PyTorch layout) kernel of conv2d
-};
-
-struct LinearOpts {
-    const Tensor* bias = nullptr;      // [N]
-    Activation act = Activation::none;
-    const Tensor* scale = nullptr;     // [N], multiplies the activated output (LayerScale)
-    const Tensor* residual = nullptr;  // [M, N], added last: y = residual + scale * act(xW^T + b)
-};
-
-// conv2d fusion and geometry: y = residual + act(conv(x, w) + bias).
-struct Conv2dOpts {
-    int stride = 1;
-    int pad = 0;                       // zero padding, the same on all four sides
-    int groups = 1;                    // Cin and O divisible by groups; depthwise: groups = Cin
-    const Tensor* bias = nullptr;      // [O]
-    Activation act = Activation::none;
-    const Tensor* residual = nullptr;  // [B, Ho, Wo, O]; may alias y, never x
-};
 
 class Ops {
 public:
@@ -52,19 +33,26 @@ public:
     virtual std::string details() const { return name(); }
 
     // --- load time ---------------------------------------------------------------------------
-    // Converts a host f32/f16/bf16 tensor into this backend's form. Called once per weight.
-    virtual Tensor prepare_weight(const HostTensor& w, WeightRole role) = 0;
+    // Converts a weight into this backend's form, in spec.precision: a host f32/f16/bf16 tensor
+    // for float precisions, spec.quantized for integer ones (w is then unused and may be empty).
+    // Called once per weight. A precision the backend cannot run is a vitrt::Error naming it.
+    virtual Tensor prepare_weight(const HostTensor& w, const WeightSpec& spec) = 0;
+    // Whether prepare_weight accepts this precision for this role (for early, clear errors).
+    virtual bool supports(Precision p, WeightRole role) const { return p == Precision::f32; }
     // Memory for activations (one arena per plan); freed when the returned owner dies.
     virtual std::shared_ptr<void> allocate(size_t bytes) = 0;
     // Copies between host and backend memory (plain memcpy on CPU backends).
     virtual void upload(void* dst, const void* src, size_t bytes) = 0;
     virtual void download(void* dst, const void* src, size_t bytes) = 0;
+    // Device-to-device copy of src's bytes into dst (equal byte sizes), ordered with the ops.
+    virtual void copy(const Tensor& src, const Tensor& dst) = 0;
     // Blocks until queued work is finished (no-op on synchronous backends).
     virtual void synchronize() {}
 
     // --- activations -------------------------------------------------------------------------
-    // y[M, N] = residual + scale * act(x[M, K] W^T + bias). x and y are 2-D views (any leading
-    // dims flattened into M). y may alias residual.
+    // y[M, N] = residual + act(x[M, K] W^T + bias). x and y are 2-D views (any leading dims
+    // flattened into M). y may alias residual. w: prepared with WeightRole::linear, any precision
+    // the backend supports; x, y, residual and bias are f32.
     virtual void linear(const Tensor& x, const Tensor& w, const Tensor& y, const LinearOpts& o) = 0;
 
     // Row-wise LayerNorm over the last dim: y = (x - mean) / sqrt(var + eps) * gamma + beta.

@@ -1,0 +1,37 @@
+// Which precision each weight is prepared in: decided by name and role, outside model code.
+// Model loaders pass every weight through a WeightPreparer (ops/weight_preparer.hpp), which asks
+// the policy, so one model mixes precisions (some linear layers int8, the rest float) without
+// a model file knowing.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ops/op_options.hpp"
+#include "ops/precision.hpp"
+
+namespace vitrt {
+
+struct PrecisionPolicy {
+    Precision linear = Precision::f32;       // matrices of linear layers (and 1x1 convs)
+    Precision activations = Precision::f32;  // weightless ops (attention products): f32 or bf16
+    int group_size = 128;                    // w8 / w4 scales: one per `group_size` inputs (0 = per row)
+    // Linear weights kept in f32 whatever `linear` says: checkpoint names, exact ("head.weight") or
+    // a prefix ending in '.' ("blocks.11."), or a glob with '*' ("*.fc2.weight").
+    std::vector<std::string> keep_float;
+    // Per-weight precisions that override everything (a quantized checkpoint's own record).
+    std::map<std::string, Precision> per_weight;
+
+    Precision for_weight(const std::string& name, WeightRole role) const;
+
+    // The policy for an engine's --precision token: f32, bf16, f16, tf32 (float everywhere) or
+    // w8a8-dynamic (alias int8), w8, w4 (linear layers quantized at load). w8a8 (static) needs
+    // calibrated activation scales: vitrt::Error pointing at `vitrt quantize`.
+    static PrecisionPolicy from_token(const std::string& token);
+};
+
+// Whether `name` matches a keep_float pattern (exact, prefix ending in '.', or glob with '*').
+bool name_matches(const std::string& pattern, const std::string& name);
+
+}  // namespace vitrt

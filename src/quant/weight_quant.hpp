@@ -1,0 +1,25 @@
+// Weight quantizers (host, backend-neutral, deterministic): float [N, K] -> QuantizedWeight.
+//   w8a8, w8a8-dynamic: s8 per output channel, symmetric: scale[n] = max_k |w[n, k]| / 127.
+//   w8: s8 group-wise: scale[n, g] = max over the group / 127 (group_size 0 = per channel).
+//   w4: s4 group-wise: scale[n, g] = max over the group / 7, values in [-7, 7], two per byte.
+// Rounding is to nearest, ties to even (std::nearbyint in the default mode). All-zero rows and
+// groups get scale 1 (q = 0), so dequantization never divides by zero.
+// Tests: tests/quant/test_weight_quant.cpp (round trips, odd K, packing).
+#pragma once
+
+#include "ops/prepared_weight.hpp"
+
+namespace vitrt {
+
+QuantizedWeight quantize_weight(const HostTensor& w, Precision p, int group_size);
+// The float weight a QuantizedWeight stands for (what every kernel must compute with).
+HostTensor dequantize_weight(const QuantizedWeight& q);
+// Element (n, k) of q's integer matrix (s4 unpacked).
+int quantized_value(const QuantizedWeight& q, int64_t n, int64_t k);
+// Number of scale groups per row: 1 when group_size is 0, else ceil(K / group_size).
+int64_t scale_groups(int64_t K, int group_size);
+// Checks a QuantizedWeight's tensors against its precision and [N, K] (dtype and shape of q and
+// scales, finite positive scales, zero point range); vitrt::Error naming `name` otherwise.
+void validate_quantized(const QuantizedWeight& q, const std::string& name);
+
+}  // namespace vitrt
