@@ -14,6 +14,13 @@ public:
     explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+// A device or backend that cannot start on this machine (no cuda plugin built, no GPU, no driver):
+// callers (tests, benchmarks) may skip on this kind; every other Error is a real failure.
+class __attribute__((visibility("default"))) DeviceUnavailable : public Error {
+public:
+    using Error::Error;
+};
+
 // Throws vitrt::Error with the message when cond is false.
 inline void check(bool cond, const std::string& msg) {
     if (!cond) throw Error(msg);

@@ -50,7 +50,7 @@ CreateFn find_plugin() {
         if (fn) return fn;
         tried += "\n  " + path + " (no vitrt_cuda_plugin_create symbol)";
     }
-    throw Error("the cuda backend is not available: libvitrt_cuda.so could not be loaded (it is built when the CUDA "
+    throw DeviceUnavailable("the cuda backend is not available: libvitrt_cuda.so could not be loaded (it is built when the CUDA "
                 "toolkit is found at configure time). Tried:" + tried);
 }
 
@@ -60,7 +60,12 @@ std::unique_ptr<Ops> load_cuda_backend(const std::string& precision) {
     CreateFn create = find_plugin();
     char err[1024] = {};
     Ops* ops = create(precision.c_str(), err, sizeof err);
-    if (!ops) throw Error(err[0] ? err : "the cuda backend could not be created");
+    if (!ops) {
+        const std::string msg = err[0] ? err : "the cuda backend could not be created";
+        // The plugin reports a missing device as "no CUDA device: ..." (cuda_ops.hpp).
+        if (msg.rfind("no CUDA device", 0) == 0) throw DeviceUnavailable(msg);
+        throw Error(msg);
+    }
     return std::unique_ptr<Ops>(ops);
 }
 

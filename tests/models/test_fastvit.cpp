@@ -111,7 +111,7 @@ class FastVitStages : public ::testing::TestWithParam<std::tuple<std::string, st
 TEST_P(FastVitStages, T8MatchesTimmStageByStage) {
     VITRT_REQUIRE_SHARED_DATA();
     const auto& [file, device] = GetParam();
-    auto ops = make_backend(device, 0);
+    auto ops = make_backend(device);
     LoadedModel m = load_model(fixture("fastvit_t8") + "/" + file, *ops, {});
     const auto input = test::read_f32(fixture("fastvit_t8") + "/input.bin");
     const auto stages = run_stages(*ops, *m.model, input, 2);

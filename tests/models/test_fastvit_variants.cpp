@@ -192,7 +192,7 @@ TEST(FastVitVariants, ConfigFromTensorShapesBothForms) {
 }
 
 TEST(FastVitVariants, EveryVariantLoadsAndRunsFromBothForms) {
-    auto ops = make_backend("cpu", 0);
+    auto ops = make_backend("cpu");
     for (const auto& v : fastvit_variants()) {
         for (bool reparam : {false, true}) {
             ModelSource src;
@@ -290,7 +290,7 @@ TEST(FastVitVariants, UnsupportedVariantsAreRefused) {
     src.checkpoint.path = "<generated>";
     src.checkpoint.format = "safetensors";
     src.checkpoint.tensors = StateDict(*lookup_fastvit("fastvit_sa12"), true, 2).tensors;
-    auto ops = make_backend("ref", 0);
+    auto ops = make_backend("ref");
     LoadOptions o;
     o.arch = "fastvit_mci1";
     try {
