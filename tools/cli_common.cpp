@@ -11,7 +11,9 @@ void EngineFlags::add_to(CLI::App& app) {
     app.add_option("--model,-m", model, "model file (.safetensors, .npz) or directory (HF hub layout); default: bundled ViT-Ti/16");
     app.add_option("--device", options.device, "backend: cpu (default), cuda (NVIDIA GPU, sm_80+) or ref (scalar reference)");
     app.add_option("--threads", options.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-    app.add_option("--precision", options.precision, "f32 (default), bf16 (cpu: AVX512-BF16/AMX; cuda), f16 or tf32 (cuda)");
+    app.add_option("--precision", options.precision,
+                   "f32 (default), bf16 (cpu: AVX512-BF16/AMX; cuda), w8a8-dynamic (alias int8), w8, w4 (cpu: linear "
+                   "layers quantized at load), f16 or tf32 (cuda); a quantized file runs in its own scheme");
     app.add_option("--image-size", options.image_size, "run at this square resolution (position embedding resampled)")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--arch", options.arch, "timm architecture name, when the checkpoint does not say");

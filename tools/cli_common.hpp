@@ -23,10 +23,11 @@ std::vector<std::string> list_images(const std::vector<std::string>& inputs);
 
 std::string json_escape(const std::string& s);
 
-int run_classify(CLI::App& app);
 void add_classify(CLI::App& root);
 void add_info(CLI::App& root);
 void add_forward(CLI::App& root);
 void add_bench(CLI::App& root);
+void add_embed(CLI::App& root);
+void add_quantize(CLI::App& root);
 
 }  // namespace vitrt::cli

@@ -18,7 +18,8 @@ void add_info(CLI::App& root) {
         if (*json) {
             std::cout << "{\"family\": \"" << json_escape(i.family) << "\", \"architecture\": \"" << json_escape(i.architecture)
                       << "\", \"format\": \"" << json_escape(i.source_format) << "\", \"dtype\": \"" << i.storage_dtype
-                      << "\", \"parameters\": " << i.parameters;
+                      << "\", \"parameters\": " << i.parameters << ", \"precision\": \"" << json_escape(i.precision)
+                      << "\", \"backend\": \"" << json_escape(i.backend) << "\"";
             for (const auto& [k, v] : i.fields) std::cout << ", \"" << k << "\": \"" << json_escape(v) << "\"";
             std::cout << ", \"preprocess\": {";
             for (size_t n = 0; n < i.preprocess.size(); ++n)
@@ -31,7 +32,9 @@ void add_info(CLI::App& root) {
         std::cout << "architecture   " << i.architecture << " (" << i.family << ")\n"
                   << "format         " << i.source_format << "\n"
                   << "storage dtype  " << i.storage_dtype << "\n"
-                  << "parameters     " << i.parameters << " (" << (i.parameters / 1e6) << " M)\n";
+                  << "parameters     " << i.parameters << " (" << (i.parameters / 1e6) << " M)\n"
+                  << "precision      " << i.precision << " (linear weights)\n"
+                  << "backend        " << i.backend << "\n";
         for (const auto& [k, v] : i.fields) std::cout << "  " << k << std::string(k.size() < 22 ? 22 - k.size() : 1, ' ') << v << "\n";
         std::cout << "preprocessing\n";
         for (const auto& [k, v] : i.preprocess) std::cout << "  " << k << std::string(k.size() < 22 ? 22 - k.size() : 1, ' ') << v << "\n";

@@ -26,12 +26,15 @@ void prefer_short_spin_openmp(char** argv) {
 
 int main(int argc, char** argv) {
     prefer_short_spin_openmp(argv);
-    CLI::App app{"vitrt: Vision Transformer inference (ViT, DeiT) on CPU"};
+    CLI::App app{"vitrt: Vision Transformer inference (ViT, DeiT, FastViT) on x86 CPUs and NVIDIA GPUs"};
     app.require_subcommand(1);
     vitrt::cli::add_classify(app);
     vitrt::cli::add_info(app);
     vitrt::cli::add_forward(app);
     vitrt::cli::add_bench(app);
+    vitrt::cli::add_embed(app);
+    vitrt::cli::add_quantize(app);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {  // a command's exit status

@@ -43,6 +43,23 @@ struct ModelInfo {
     std::string backend;           // backend details: library, ISA, threads, attention, GELU
 };
 
+// timm's data config (timm.data.resolve_data_config): what preprocess_file() applies.
+struct DataConfig {
+    int input_size[3] = {3, 224, 224};  // C, H, W
+    std::string interpolation = "bicubic";  // bicubic | bilinear | nearest
+    float mean[3] = {0.485f, 0.456f, 0.406f};
+    float std[3] = {0.229f, 0.224f, 0.225f};
+    double crop_pct = 0.875;
+    std::string crop_mode = "center";  // center | squash | border
+};
+
+// What run() writes per image.
+enum class Output {
+    logits,     // [num_classes]
+    embedding,  // [embed_dim]: pooled pre-logits features (timm forward_head(x, pre_logits=True))
+    tokens,     // [num_tokens, embed_dim]: the token sequence after the final norm (forward_features)
+};
+
 struct Prediction {
     int index = 0;
     std::string label;
@@ -62,15 +79,20 @@ public:
     size_t input_size() const;  // floats per image: 3 * H * W
     int num_classes() const;
     const std::vector<std::string>& labels() const;  // class names (ImageNet's for 1000 classes)
+    const DataConfig& data_config() const;
+    // Per-image shape and size (floats) of an output.
+    std::vector<long long> output_shape(Output what) const;
+    size_t output_size(Output what) const;
 
     // Decodes a JPEG/PNG file and applies the model's preprocessing into out[input_size()].
     void preprocess_file(const std::string& path, float* out) const;
     // Same for an encoded image in memory.
     void preprocess_encoded(const unsigned char* data, size_t size, const std::string& name, float* out) const;
 
-    // Runs preprocessed images: input [batch, 3, H, W] (host f32) -> logits [batch, classes].
-    void run(const float* input, int batch, float* logits);
-    std::vector<float> run(const float* input, int batch);
+    // Runs preprocessed images: input [batch, 3, H, W] (host f32) -> out [batch, output_shape(what)]
+    // (logits by default). Thread-safe: runs of one engine are serialised.
+    void run(const float* input, int batch, float* out, Output what = Output::logits);
+    std::vector<float> run(const float* input, int batch, Output what = Output::logits);
 
     // Time per op kind ("gemm", "attention", "norm", "elementwise", "other") over the runs made
     // since enable_profiling(true); ops are synchronised one by one while profiling is on.

@@ -12,49 +12,25 @@
 #include "core/arena.hpp"
 #include "engine/backend_factory.hpp"
 #include "engine/labels.hpp"
+#include "engine/model_runner.hpp"
 #include "engine/profiling_ops.hpp"
 #include "image/image.hpp"
-#include "models/load.hpp"
+#include "load/load.hpp"
 
 namespace fs = std::filesystem;
 
 namespace vitrt {
-
-struct Plan {
-    std::shared_ptr<void> arena_mem;
-    size_t arena_bytes = 0;
-    Tensor input, logits;  // backend memory, inside the arena owner's lifetime
-    std::shared_ptr<void> io_mem;
-};
 
 struct Engine::Impl {
     std::unique_ptr<Ops> ops;
     LoadedModel loaded;
     ModelInfo info;
     std::vector<std::string> labels;
-    std::map<int, Plan> plans;  // per batch size
+    std::unique_ptr<ModelRunner> runner;
+    DataConfig data;
     std::mutex mutex;
     OpProfile profile;
     std::unique_ptr<Ops> profiling_ops;  // wraps ops while profiling is on
-
-    Plan& plan_for(int batch) {
-        auto it = plans.find(batch);
-        if (it != plans.end()) return it->second;
-        Model& m = *loaded.model;
-        Plan p;
-        p.input.shape = {batch, 3, m.input_height(), m.input_width()};
-        p.logits.shape = {batch, m.num_classes()};
-        const size_t in_bytes = p.input.nbytes(), out_bytes = p.logits.nbytes();
-        p.io_mem = ops->allocate(in_bytes + out_bytes + 256);
-        p.input.data = p.io_mem.get();
-        p.logits.data = static_cast<char*>(p.io_mem.get()) + (in_bytes + 255) / 256 * 256;
-        Arena arena;
-        arena.reset(nullptr);
-        m.forward(*ops, arena, p.input, p.logits);  // dry run: sizes the arena
-        p.arena_bytes = arena.used();
-        p.arena_mem = ops->allocate(p.arena_bytes);
-        return plans.emplace(batch, std::move(p)).first->second;
-    }
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -100,12 +76,19 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     crop << p.crop_pct;
     info.preprocess = {
         {"input_size", std::to_string(p.input_height) + "x" + std::to_string(p.input_width)},
-        {"resize", std::string(image::interp_name(p.interp)) + " (PIL), crop_pct " + crop.str() + ", crop_mode " + p.crop_mode},
+        {"resize", std::string(image::interp_name(p.interp)) + " (PIL), crop_pct " + crop.str() + ", crop_mode " + image::crop_mode_name(p.crop_mode)},
         {"mean", f3(p.mean)},
         {"std", f3(p.std)},
     };
 
+    impl->runner = std::make_unique<ModelRunner>(*impl->ops, *impl->loaded.model);
     impl->labels = impl->loaded.labels;
+    DataConfig& dc = impl->data;
+    dc.input_size[1] = p.input_height, dc.input_size[2] = p.input_width;
+    dc.interpolation = image::interp_name(p.interp);
+    for (int c = 0; c < 3; ++c) dc.mean[c] = p.mean[c], dc.std[c] = p.std[c];
+    dc.crop_pct = p.crop_pct;
+    dc.crop_mode = image::crop_mode_name(p.crop_mode);
     if (impl->labels.empty()) impl->labels = default_labels(m.num_classes());
     return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -125,22 +108,37 @@ void Engine::preprocess_encoded(const unsigned char* data, size_t size, const st
     image::preprocess(image::decode_memory(data, size, name), impl_->loaded.preprocess, out);
 }
 
-void Engine::run(const float* input, int batch, float* logits) {
-    check(batch > 0, "batch must be positive");
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    Plan& p = impl_->plan_for(batch);
-    Ops& ops = impl_->profiling_ops ? *impl_->profiling_ops : *impl_->ops;
-    ops.upload(p.input.data, input, p.input.nbytes());
-    Arena arena;
-    arena.reset(p.arena_mem.get(), p.arena_bytes);
-    impl_->loaded.model->forward(ops, arena, p.input, p.logits);
-    ops.synchronize();
-    ops.download(logits, p.logits.data, p.logits.nbytes());
+namespace {
+ModelOutput model_output(Output o) {
+    switch (o) {
+        case Output::logits: return ModelOutput::logits;
+        case Output::embedding: return ModelOutput::embedding;
+        case Output::tokens: return ModelOutput::tokens;
+    }
+    throw Error("unknown output kind");
+}
+}  // namespace
+
+const DataConfig& Engine::data_config() const { return impl_->data; }
+
+std::vector<long long> Engine::output_shape(Output what) const {
+    const Shape s = impl_->loaded.model->output_shape(model_output(what));
+    return std::vector<long long>(s.begin(), s.end());
 }
 
-std::vector<float> Engine::run(const float* input, int batch) {
-    std::vector<float> out(size_t(batch) * size_t(num_classes()));
-    run(input, batch, out.data());
+size_t Engine::output_size(Output what) const { return size_t(numel(impl_->loaded.model->output_shape(model_output(what)))); }
+
+void Engine::run(const float* input, int batch, float* out, Output what) {
+    check(batch > 0, "batch must be positive");
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->runner->set_ops(impl_->profiling_ops ? *impl_->profiling_ops : *impl_->ops);
+    impl_->runner->run(input, batch, out, model_output(what));
+}
+
+std::vector<float> Engine::run(const float* input, int batch, Output what) {
+    check(batch > 0, "batch must be positive");
+    std::vector<float> out(size_t(batch) * output_size(what));
+    run(input, batch, out.data(), what);
     return out;
 }
 

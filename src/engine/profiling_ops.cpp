@@ -2,24 +2,18 @@
 
 #include <chrono>
 
+#include "ops/forwarding_ops.hpp"
+
 namespace vitrt {
 namespace {
 
-class ProfilingOps final : public Ops {
+class ProfilingOps final : public ForwardingOps {
 public:
-    ProfilingOps(Ops& inner, OpProfile& p) : in_(inner), p_(p) {}
-    std::string name() const override { return in_.name(); }
-    std::string details() const override { return in_.details(); }
-    Tensor prepare_weight(const HostTensor& w, const WeightSpec& s) override { return in_.prepare_weight(w, s); }
-    bool supports(Precision p, WeightRole r) const override { return in_.supports(p, r); }
+    ProfilingOps(Ops& inner, OpProfile& p) : ForwardingOps(inner), p_(p) {}
+
     void copy(const Tensor& s, const Tensor& d) override {
         timed("other", [&] { in_.copy(s, d); });
     }
-    std::shared_ptr<void> allocate(size_t n) override { return in_.allocate(n); }
-    void upload(void* d, const void* s, size_t n) override { in_.upload(d, s, n); }
-    void download(void* d, const void* s, size_t n) override { in_.download(d, s, n); }
-    void synchronize() override { in_.synchronize(); }
-
     void linear(const Tensor& x, const Tensor& w, const Tensor& y, const LinearOpts& o) override {
         timed("gemm", [&] { in_.linear(x, w, y, o); });
     }
@@ -41,7 +35,6 @@ public:
     void pool_tokens(const Tensor& x, int first, int count, const Tensor& out) override {
         timed("other", [&] { in_.pool_tokens(x, first, count, out); });
     }
-
     void conv2d(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dOpts& o) override {
         timed("conv", [&] { in_.conv2d(x, w, y, o); });
     }
@@ -61,7 +54,6 @@ private:
         p_.seconds[kind] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         p_.calls[kind] += 1;
     }
-    Ops& in_;
     OpProfile& p_;
 };
 

@@ -65,11 +65,16 @@ RgbImage resize_region(const RgbImage& src, int out_width, int out_height, Inter
 //   crop_mode "border": longer side fitted (ResizeKeepRatio longest=1), then centre crop or pad
 //                       with round(255 * mean);
 //   then /255 and (x - mean) / std in float32, CHW.
+enum class CropMode { center, squash, border };
+// "center", "squash", "border"; vitrt::Error naming the value and the choices otherwise.
+CropMode parse_crop_mode(const std::string& s);
+const char* crop_mode_name(CropMode m);
+
 struct PreprocessConfig {
     int input_height = 224;
     int input_width = 224;
     double crop_pct = 0.875;
-    std::string crop_mode = "center";
+    CropMode crop_mode = CropMode::center;
     Interp interp = Interp::bicubic;
     float mean[3] = {0.485f, 0.456f, 0.406f};
     float std[3] = {0.229f, 0.224f, 0.225f};
@@ -86,7 +91,11 @@ struct PreprocessPlan {
     int crop_top = 0;
 };
 
-// Throws vitrt::Error for an invalid config (sizes < 1, crop_pct <= 0, unknown crop_mode).
+// Throws vitrt::Error naming the field for an invalid config (sizes out of range, crop_pct not
+// positive, mean/std not finite or std zero). Loaders call it once at load.
+void validate_preprocess(const PreprocessConfig& cfg);
+
+// Throws vitrt::Error for an invalid config (see validate_preprocess) or image.
 PreprocessPlan plan_preprocess(int width, int height, const PreprocessConfig& cfg);
 
 // Resize + pad + crop: the 8-bit input_width x input_height image torchvision's ToTensor sees.

@@ -49,15 +49,30 @@ void check_config(const PreprocessConfig& cfg) {
               std::to_string(cfg.input_height) + " is out of range");
     check(std::isfinite(cfg.crop_pct) && cfg.crop_pct > 0.0,
           "preprocess: crop_pct must be a positive number, got " + std::to_string(cfg.crop_pct));
-    check(cfg.crop_mode == "center" || cfg.crop_mode == "squash" || cfg.crop_mode == "border",
-          "preprocess: unknown crop_mode '" + cfg.crop_mode +
-              "' (expected center, squash or border)");
     for (int c = 0; c < 3; ++c)
         check(std::isfinite(cfg.mean[c]) && std::isfinite(cfg.std[c]) && cfg.std[c] != 0.0f,
               "preprocess: mean/std must be finite and std non-zero");
 }
 
 }  // namespace
+
+CropMode parse_crop_mode(const std::string& s) {
+    if (s == "center") return CropMode::center;
+    if (s == "squash") return CropMode::squash;
+    if (s == "border") return CropMode::border;
+    throw Error("unknown crop_mode '" + s + "' (expected center, squash or border)");
+}
+
+const char* crop_mode_name(CropMode m) {
+    switch (m) {
+        case CropMode::center: return "center";
+        case CropMode::squash: return "squash";
+        case CropMode::border: return "border";
+    }
+    return "?";
+}
+
+void validate_preprocess(const PreprocessConfig& cfg) { check_config(cfg); }
 
 PreprocessPlan plan_preprocess(int width, int height, const PreprocessConfig& cfg) {
     check_config(cfg);
@@ -72,10 +87,10 @@ PreprocessPlan plan_preprocess(int width, int height, const PreprocessConfig& cf
 
     PreprocessPlan p;
     p.interp = cfg.interp;
-    if (cfg.crop_mode == "squash") {
+    if (cfg.crop_mode == CropMode::squash) {
         p.resize_height = sh;
         p.resize_width = sw;
-    } else if (cfg.crop_mode == "border") {
+    } else if (cfg.crop_mode == CropMode::border) {
         keep_ratio_size(width, height, sh, sw, true, &p.resize_height, &p.resize_width);
         for (int c = 0; c < 3; ++c) {
             const int64_t v = round_half_even(255.0 * double(cfg.mean[c]));

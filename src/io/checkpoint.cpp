@@ -26,13 +26,6 @@ const HostTensor& Checkpoint::get(const std::string& name) const {
                 (hint.empty() ? std::string() : "; nearest: '" + hint + "'") + ")");
 }
 
-std::vector<std::string> Checkpoint::names() const {
-    std::vector<std::string> r;
-    r.reserve(tensors.size());
-    for (const auto& [k, v] : tensors) r.push_back(k);
-    return r;
-}
-
 Checkpoint load_checkpoint(const std::string& path) {
     // Sniff the content: extensions lie (".bin", no extension) more often than magic bytes do.
     uint8_t head[4] = {0, 0, 0, 0};

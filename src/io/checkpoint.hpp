@@ -27,7 +27,6 @@ struct Checkpoint {
     bool has(const std::string& name) const { return tensors.count(name) != 0; }
     // The tensor or a vitrt::Error naming the missing key and the file.
     const HostTensor& get(const std::string& name) const;
-    std::vector<std::string> names() const;
 };
 
 // safetensors: mmap, F32/F16/BF16 tensors as zero-copy views (copied only when a view would be

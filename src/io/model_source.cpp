@@ -60,11 +60,24 @@ ModelSource open_model_source(const std::string& path) {
         src.checkpoint = load_weights_file(p);
     }
     if (dir.empty()) dir = ".";
+    // A file written by `vitrt quantize` carries its source model's timm config (architecture,
+    // pretrained_cfg, labels): it wins over any config.json that happens to lie beside it.
+    if (auto it = src.checkpoint.metadata.find("vitrt.config"); it != src.checkpoint.metadata.end()) {
+        try {
+            src.config = nlohmann::json::parse(it->second);
+        } catch (const std::exception& e) {
+            throw Error(path + ": metadata vitrt.config is not JSON: " + e.what());
+        }
+        check(src.config.is_object() && src.config.contains("architecture"),
+              path + ": metadata vitrt.config must be a timm config object with an \"architecture\"");
+        src.config_kind = ConfigKind::timm;
+        return src;
+    }
     if (fs::exists(dir / "config.json")) {
         src.config = read_json_file((dir / "config.json").string());
         check(src.config.is_object(), (dir / "config.json").string() + ": expected a JSON object");
-        if (src.config.contains("architecture")) src.config_kind = "timm";
-        else if (src.config.contains("architectures") || src.config.contains("model_type")) src.config_kind = "transformers";
+        if (src.config.contains("architecture")) src.config_kind = ConfigKind::timm;
+        else if (src.config.contains("architectures") || src.config.contains("model_type")) src.config_kind = ConfigKind::transformers;
         else src.config = nullptr;  // some other tool's config.json: not ours to interpret
     }
     if (fs::exists(dir / "preprocessor_config.json"))

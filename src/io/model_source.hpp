@@ -11,11 +11,14 @@
 
 namespace vitrt {
 
+// Which library's config.json came with the weights.
+enum class ConfigKind { none, timm, transformers };
+
 struct ModelSource {
     Checkpoint checkpoint;
     nlohmann::json config;        // config.json beside the weights, or null
     nlohmann::json preprocessor;  // preprocessor_config.json (transformers), or null
-    std::string config_kind;      // "timm", "transformers" or "" (no config.json)
+    ConfigKind config_kind = ConfigKind::none;
 };
 
 // Throws vitrt::Error naming the path and what was expected there.

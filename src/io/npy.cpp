@@ -4,6 +4,10 @@
 // then the raw array. Only that literal subset is parsed here; nothing is evaluated.
 #include "io/npy.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -269,6 +273,30 @@ HostTensor parse_npy(const uint8_t* p, size_t n, std::shared_ptr<void> owner,
     }
     view.data = buf.data;
     return HostTensor::borrowed(view, buf.owner);
+}
+
+void save_npy_f32(const std::string& path, const Shape& shape, const float* data) {
+    std::string dims;  // Python tuple syntax: "()", "(5,)", "(3, 4)"
+    for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
+    if (shape.size() == 1) dims += ",";
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+    const size_t unpadded = 10 + header.size() + 1;  // magic(6) + version(2) + len(2) + header + '\n'
+    header.append((64 - unpadded % 64) % 64, ' ');
+    header += '\n';
+    check(header.size() <= 65535, path + ": .npy header too long");
+    const std::string tmp = path + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw Error(path + ": cannot create " + tmp + ": " + std::strerror(errno));
+    const uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, uint8_t(header.size() & 0xFF), uint8_t(header.size() >> 8)};
+    const size_t n = size_t(numel(shape));
+    bool ok = std::fwrite(pre, 1, 10, f) == 10 && std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+              (n == 0 || std::fwrite(data, sizeof(float), n, f) == n);
+    const int err = errno;
+    ok = (std::fclose(f) == 0) && ok;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw Error(path + ": write failed: " + std::strerror(ok ? errno : err));
+    }
 }
 
 }  // namespace vitrt::io

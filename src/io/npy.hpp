@@ -1,4 +1,5 @@
-// .npy array parser (NumPy format versions 1.0, 2.0 and 3.0), used for npz members.
+// .npy array parser (NumPy format versions 1.0, 2.0 and 3.0), used for npz members; and a
+// float32 writer (`vitrt embed`).
 //
 // Accepts float32 and float16 (kept as f32 / f16 tensors) and float64 (converted to f32), in
 // either byte order, C or Fortran order (Fortran is transposed to C order). Everything else
@@ -29,5 +30,9 @@ NpyHeader parse_npy_header(const uint8_t* p, size_t n, const std::string& where)
 // C order, aligned), the tensor views them and keeps `owner` alive; otherwise it owns a copy.
 HostTensor parse_npy(const uint8_t* p, size_t n, std::shared_ptr<void> owner,
                      const std::string& where);
+
+// Writes a little-endian float32 C-order .npy (format 1.0) of `shape` (atomically: a temporary
+// file renamed into place); vitrt::Error naming the path on a write error.
+void save_npy_f32(const std::string& path, const Shape& shape, const float* data);
 
 }  // namespace vitrt::io

@@ -35,7 +35,7 @@ constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 struct DTypeInfo {
     const char* name;
     size_t size;
-    bool load;  // false: integer/bool tensors, validated then skipped
+    bool load;  // false: other integer and bool tensors, validated then skipped
     DType dtype;
 };
 
@@ -43,9 +43,9 @@ struct DTypeInfo {
 // unknown names are rejected.
 constexpr DTypeInfo kDTypes[] = {
     {"F32", 4, true, DType::f32},   {"F16", 2, true, DType::f16},   {"BF16", 2, true, DType::bf16},
-    {"I64", 8, false, DType::f32},  {"I32", 4, false, DType::f32},  {"I16", 2, false, DType::f32},
-    {"I8", 1, false, DType::f32},   {"U64", 8, false, DType::f32},  {"U32", 4, false, DType::f32},
-    {"U16", 2, false, DType::f32},  {"U8", 1, false, DType::f32},   {"BOOL", 1, false, DType::f32},
+    {"I64", 8, false, DType::f32},  {"I32", 4, true, DType::i32},   {"I16", 2, false, DType::f32},
+    {"I8", 1, true, DType::i8},     {"U64", 8, false, DType::f32},  {"U32", 4, false, DType::f32},
+    {"U16", 2, false, DType::f32},  {"U8", 1, true, DType::u8},     {"BOOL", 1, false, DType::f32},
 };
 
 const DTypeInfo* find_dtype(const std::string& name) {
@@ -59,6 +59,9 @@ const char* safetensors_name(DType t) {
         case DType::f32: return "F32";
         case DType::f16: return "F16";
         case DType::bf16: return "BF16";
+        case DType::i8: return "I8";
+        case DType::u8: return "U8";
+        case DType::i32: return "I32";
     }
     return "?";
 }
@@ -107,8 +110,8 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
     const std::string dtype = dt->get<std::string>();
     e.dt = find_dtype(dtype);
     check(e.dt != nullptr, where + ": unsupported dtype '" + dtype +
-                               "'; vitrt loads F32, F16 and BF16 tensors (integer tensors are "
-                               "skipped); convert the checkpoint to one of those");
+                               "'; vitrt loads F32, F16, BF16, I8, U8 and I32 tensors (other integer "
+                               "tensors are skipped); convert the checkpoint to one of those");
 
     const auto sh = v.find("shape");
     check(sh != v.end() && sh->is_array(), where + ": missing or non-array \"shape\"");

@@ -22,7 +22,7 @@ void WeightReader::check_all_used(const std::string& hint) const {
     std::string unused;
     int n = 0;
     for (const auto& [name, t] : t_)
-        if (!used_.count(name)) {
+        if (!used_.count(name) && is_float(t.view.dtype)) {  // unused integer buffers: as the reader's skipped ones
             if (n < 12) unused += (n ? ", " : "") + name;
             ++n;
         }

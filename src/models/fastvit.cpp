@@ -1,6 +1,8 @@
 // FastViT forward over the Ops interface (see fastvit.hpp for the architecture and references).
 #include "models/fastvit.hpp"
 
+#include "models/fastvit_geometry.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -52,7 +54,16 @@ public:
     int input_width() const override { return int(img_w_); }
     void set_hook(FastVitStageHook h) { hook_ = std::move(h); }
 
-    void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits) override {
+    Shape output_shape(ModelOutput what) const override {
+        switch (what) {
+            case ModelOutput::logits: return {num_classes()};
+            case ModelOutput::embedding: return {cfg_.num_features};
+            case ModelOutput::tokens: return {final_h_ * final_w_, cfg_.num_features};
+        }
+        return {};
+    }
+
+    void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits, ModelOutput what) override {
         // Images run in chunks whose activations stay in cache (nothing mixes images); the arena
         // holds one chunk's buffers.
         const int64_t B = input.dim(0), chunk = std::min(B, chunk_), F = cfg_.num_features;
@@ -69,9 +80,11 @@ public:
             const int64_t n = std::min(chunk, B - i0);
             Tensor in = view(input, {n, input.dim(1), input.dim(2), input.dim(3)});
             in.data = static_cast<float*>(input.data) + i0 * in_size;
-            Tensor out = view(logits, {n, logits.dim(1)});
+            Shape os = logits.shape;
+            os[0] = n;
+            Tensor out = view(logits, os);
             out.data = static_cast<float*>(logits.data) + i0 * out_size;
-            run(ops, bufs, in, out, i0);
+            run(ops, bufs, in, out, i0, what);
         }
     }
 
@@ -81,7 +94,7 @@ private:
     };
 
     // The network on images [first, first + B) of the batch.
-    void run(Ops& ops, const Buffers& bufs, const Tensor& input, const Tensor& logits, int64_t first) {
+    void run(Ops& ops, const Buffers& bufs, const Tensor& input, const Tensor& logits, int64_t first, ModelOutput what) {
         const int64_t B = input.dim(0), F = cfg_.num_features;
         const Tensor* buf = bufs.act;
         const Tensor &tmp = bufs.tmp, &hid = bufs.hid;
@@ -161,7 +174,11 @@ private:
         ops.linear(se_mid, se_fc2_w_, gate, s2);
         ops.scale_channels(tokens, gate, Activation::gelu_erf, tokens);
         emit("final_conv", y);
-        if (!cfg_.num_classes) {
+        if (what == ModelOutput::tokens) {
+            ops.copy(tokens, logits);
+            return;
+        }
+        if (!cfg_.num_classes || what == ModelOutput::embedding) {
             ops.pool_tokens(tokens, 0, int(H * W), logits);  // features out
             return;
         }
@@ -256,23 +273,10 @@ private:
 
     // Largest per-image activation (any NHWC map, including the image itself) and hidden buffer.
     void size_buffers() {
-        int64_t H = img_h_, W = img_w_;
-        max_act_ = H * W * cfg_.in_chans;
-        auto step = [&](const Conv& c) {
-            H = conv_out(H, c.k, c.stride, c.pad), W = conv_out(W, c.k, c.stride, c.pad);
-            check(H >= 1 && W >= 1, "image size " + std::to_string(img_h_) + "x" + std::to_string(img_w_) +
-                                        " is too small for FastViT's strided convolutions (use at least 32x32)");
-            max_act_ = std::max(max_act_, H * W * c.out);
-        };
-        for (const Conv& c : stem_) step(c);
-        for (const Stage& st : stages_) {
-            if (st.downsample) step(st.down_conv), step(st.down_proj);
-            if (st.pos) step(st.pos_conv);
-            max_act_ = std::max(max_act_, H * W * st.dim);
-            if (!st.blocks.empty()) max_hidden_ = std::max(max_hidden_, H * W * std::max(st.hidden, 3 * st.dim));
-        }
-        step(final_);
-        max_hidden_ = std::max<int64_t>(max_hidden_, 1);
+        const FastVitGeometry g = fastvit_geometry(cfg_, img_h_, img_w_);
+        max_act_ = g.max_activation;
+        final_h_ = g.final_grid.h, final_w_ = g.final_grid.w;
+        max_hidden_ = g.max_hidden;
         // Images per chunk: a chunk's largest activations within ~2 MiB (about the L2 cache of two
         // cores), at least one image. At 256x256 that is one image for every variant: batch 8
         // measured as fast as whole-batch ops here (bench/fastvit.md), and the arena no longer
@@ -293,7 +297,7 @@ private:
     Conv final_;
     Tensor se_fc1_w_, se_fc1_b_, se_fc2_w_, se_fc2_b_, head_w_, head_b_;
     float attn_scale_ = 1.f;
-    int64_t max_act_ = 0, max_hidden_ = 0, chunk_ = 1;
+    int64_t max_act_ = 0, max_hidden_ = 0, chunk_ = 1, final_h_ = 0, final_w_ = 0;
 };
 
 }  // namespace

@@ -21,21 +21,16 @@
 #include <memory>
 #include <string>
 
-#include "io/model_source.hpp"
 #include "models/fastvit_config.hpp"
 #include "models/fastvit_reparam.hpp"
 #include "models/model.hpp"
-#include "ops/weight_preparer.hpp"
+#include "load/weight_preparer.hpp"
 
 namespace vitrt {
 
 // image_h/w: resolution to run at (any size the strided convs reduce to >= 1 pixel).
 std::unique_ptr<Model> make_fastvit(const FastVitConfig& cfg, FastVitWeights weights, WeightPreparer& prep, int64_t image_h,
                                     int64_t image_w, ModelDescription desc);
-
-// From an opened checkpoint (either form) to a ready model, preprocessing and labels; called by
-// load_model() for checkpoints with FastViT tensor names.
-LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts);
 
 // For tests and debugging: called during forward() with the output of "stem", "stage0" ...
 // "stage<N-1>" and "final_conv" (after squeeze-excite and GELU), as NHWC [n, H, W, C] views of

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "core/tensor.hpp"
 #include "image/image.hpp"
@@ -40,38 +39,8 @@ struct FastVitConfig {
     double bn_eps = 1e-5;      // nn.BatchNorm2d default
 };
 
-// What the checkpoint and its config say besides the tensors.
-struct FastVitHints {
-    std::string name;            // architecture name (--arch, config.json, metadata, path), or ""
-    nlohmann::json model_args;   // timm create_model kwargs (config.json model_args, metadata)
-};
-
-// The configuration implied by the tensor names and shapes (either form). Throws vitrt::Error
-// naming the tensor when the structure is incomplete or the widths disagree.
-FastVitConfig resolve_fastvit_config(const std::map<std::string, Shape>& shapes, const FastVitHints& hints,
-                                     std::vector<std::string>& notes);
-
-// timm's registered variants (timm/models/fastvit.py): fastvit_t8, t12, s12, sa12, sa24, sa36, ma36.
-struct FastVitVariant {
-    const char* name;
-    int64_t layers[4];
-    int64_t dims[4];
-    double mlp_ratio;
-    bool attention_last;  // stage 3 = RepCPE + attention (SA/MA); else all RepMixer
-    double crop_pct;
-};
-const std::vector<FastVitVariant>& fastvit_variants();
-std::optional<FastVitVariant> lookup_fastvit(const std::string& name);  // accepts "name.tag"
-
-// Default preprocessing of the registered weights (timm _cfg): 256x256, bicubic, ImageNet mean/std,
-// crop_pct 0.9 (0.95 for ma36).
-image::PreprocessConfig fastvit_default_preprocess(const std::string& name);
-
 // "2, 2, 4, 2": a list for `vitrt info`.
 std::string fastvit_list(const std::vector<int64_t>& v);
-
-// FLOPs per image (multiply-add = 2) at an input resolution, convs + GEMMs + attention.
-double fastvit_flops(const FastVitConfig& cfg, int64_t height, int64_t width);
 
 // Output size of a convolution along one axis.
 inline int64_t conv_out(int64_t in, int64_t k, int64_t stride, int64_t pad) { return (in + 2 * pad - k) / stride + 1; }

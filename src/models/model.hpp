@@ -25,7 +25,15 @@ struct ModelDescription {
     std::string source_format;  // "timm safetensors", "hf transformers", "google npz", ...
     std::vector<std::string> notes;  // load-time decisions (resampled pos embed, folded BNs, ...)
     std::string precision;           // linear weights by precision: "12 x bf16, 1 x f32"
+    // timm create_model kwargs that reproduce the architecture from the tensors (JSON object):
+    // what a quantized file records so it loads without its source's config.
+    std::string timm_model_args = "{}";
 };
+
+// What a forward writes, per image: the classifier's logits [classes]; the pooled pre-logits
+// features [D] (timm's forward_head(x, pre_logits=True)); or the token sequence after the final
+// norm [T, D] (timm's forward_features; FastViT: the final conv's map as [H*W, C] tokens).
+enum class ModelOutput { logits, embedding, tokens };
 
 class Model {
 public:
@@ -36,9 +44,13 @@ public:
     virtual int input_height() const = 0;
     virtual int input_width() const = 0;
 
+    // Per-image shape of an output.
+    virtual Shape output_shape(ModelOutput what) const = 0;
+
     // Takes the activation buffers for `batch` images from the arena; when the arena is planning,
-    // returns right after (the dry run that sizes it). input: [B, 3, H, W], logits: [B, classes].
-    virtual void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits) = 0;
+    // returns right after (the dry run that sizes it). input: [B, 3, H, W], out: [B, output_shape].
+    virtual void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& out,
+                         ModelOutput what = ModelOutput::logits) = 0;
 };
 
 // A loaded checkpoint, resolved: the model (weights prepared for `ops`), its preprocessing and

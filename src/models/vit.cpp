@@ -17,9 +17,9 @@ struct Block {
     Tensor norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;    // ... and into fc2
 };
 
-class ViT final : public Model {
+class Vit final : public Model {
 public:
-    ViT(const ViTConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t img_h, int64_t img_w,
+    Vit(const VitConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t img_h, int64_t img_w,
         ModelDescription desc)
         : cfg_(cfg), r_(reader), prep_(prep), img_h_(img_h), img_w_(img_w), desc_(std::move(desc)) {
         check(img_h % cfg.patch == 0 && img_w % cfg.patch == 0,
@@ -37,10 +37,23 @@ public:
     int input_height() const override { return int(img_h_); }
     int input_width() const override { return int(img_w_); }
 
-    void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits) override {
+    Shape output_shape(ModelOutput what) const override {
+        const int64_t D = cfg_.embed_dim;
+        switch (what) {
+            case ModelOutput::logits: return {num_classes()};
+            case ModelOutput::embedding: return {D};
+            case ModelOutput::tokens: return {cfg_.num_prefix_tokens() + grid_h_ * grid_w_, D};
+        }
+        return {};
+    }
+
+    void forward(Ops& ops, Arena& arena, const Tensor& input, const Tensor& logits, ModelOutput what) override {
         const int64_t B = input.dim(0), D = cfg_.embed_dim, N = grid_h_ * grid_w_;
         const int64_t Pf = cfg_.num_prefix_tokens(), T = Pf + N, P = cfg_.patch;
-        const int64_t n_pool = cfg_.global_pool == "token" && cfg_.dist_token ? 2 : 1;
+        const int64_t n_pool = cfg_.global_pool == GlobalPool::token && cfg_.dist_token ? 2 : 1;
+        // Every token's final features: for the token output, and for a distilled model's
+        // embedding (the mean of its cls and dist tokens after the norm, as timm's pre_logits).
+        const bool all_tokens = what == ModelOutput::tokens || (what == ModelOutput::embedding && n_pool == 2);
         Tensor cols = arena.take({B * N, cfg_.in_chans * P * P});
         Tensor patches = arena.take({B, N, D});
         Tensor x = arena.take({B, T, D});
@@ -53,7 +66,7 @@ public:
         // Token pooling: the head reads tokens [0, n_pool) only, so after the last block's
         // attention (which needs every token's keys and values) the rest of that block runs on
         // those tokens alone, gathered as [n_pool, B, D]: ViT-B/16 skips 6.3 % of its FLOPs.
-        const bool token_pool = cfg_.global_pool == "token";
+        const bool token_pool = cfg_.global_pool == GlobalPool::token && !all_tokens;
         Tensor att_p = arena.take({n_pool, B, D});
         Tensor h_p = arena.take({n_pool, B, D});
         Tensor mlp_p = arena.take({n_pool * B, cfg_.mlp_hidden});
@@ -88,9 +101,15 @@ public:
             }
         }
 
+        if (all_tokens) {
+            if (cfg_.final_norm) ops.layernorm(x, norm_w_, norm_b_, cfg_.eps, x);
+            if (what == ModelOutput::tokens) ops.copy(x, logits);
+            else ops.pool_tokens(x, 0, 2, logits);  // DeiT distilled pre-logits: (cls + dist) / 2
+            return;
+        }
         // Pooling. LayerNorm is per token, so for token pooling the final norm runs on the pooled
         // token(s) only; average pooling needs it on every token first.
-        if (cfg_.global_pool == "avg") {
+        if (cfg_.global_pool == GlobalPool::avg) {
             if (cfg_.final_norm) ops.layernorm(x, norm_w_, norm_b_, cfg_.eps, x);
             ops.pool_tokens(x, int(Pf), int(N), slice(pooled, 0, B, D));
             if (cfg_.fc_norm) ops.layernorm(slice(pooled, 0, B, D), fc_norm_w_, fc_norm_b_, cfg_.eps, slice(pooled_n, 0, B, D));
@@ -106,7 +125,7 @@ public:
             if (cfg_.fc_norm) ops.layernorm(pooled_n, fc_norm_w_, fc_norm_b_, cfg_.eps, pooled_n);
         }
 
-        if (!cfg_.num_classes) {  // feature extractor: pre-logits out
+        if (!cfg_.num_classes || what == ModelOutput::embedding) {  // pre-logits out
             ops.copy(slice(pooled_n, 0, B, D), logits);
             return;
         }
@@ -154,24 +173,11 @@ private:
     }
 
     const HostTensor& need(const std::string& name, const Shape& shape) { return r_.need(name, shape); }
-    Tensor param(const std::string& name, const Shape& shape) { return prep_.param(name, need(name, shape)); }
-    Tensor linear_w(const std::string& name, const Shape& shape) { return prep_.linear(name, need(name, shape)); }
-    // A copy of a weight with row r multiplied by row_scale[r] (or by `s` when row_scale is null):
-    // folds DeiT's head average (0.5) and LayerScale gammas into the layer before them, exactly
-    // up to one f32 rounding, so no backend needs a scale epilogue.
-    Tensor scaled(const std::string& name, const Shape& shape, float s, WeightRole role,
-                  const HostTensor* row_scale = nullptr) {
-        const HostTensor& src = need(name, shape);
-        HostTensor f = to_f32(src);
-        HostTensor g = row_scale ? to_f32(*row_scale) : HostTensor();
-        HostTensor c = HostTensor::zeros_f32(shape);
-        const int64_t rows = shape[0], cols = c.view.numel() / rows;
-        for (int64_t r = 0; r < rows; ++r) {
-            const float k = row_scale ? g.f32()[r] : s;
-            for (int64_t i = 0; i < cols; ++i) c.mutable_f32()[r * cols + i] = f.f32()[r * cols + i] * k;
-        }
-        release_host_pages(src);
-        return prep_.prepare(name, c, role);
+    Tensor param(const std::string& name, const Shape& shape, const RowScale& rows = {}) {
+        return prep_.param(r_, name, shape, rows);
+    }
+    Tensor linear_w(const std::string& name, const Shape& shape, const RowScale& rows = {}) {
+        return prep_.linear(r_, name, shape, rows);
     }
 
     void load_weights() {
@@ -213,19 +219,14 @@ private:
             b.norm2_b = param(p + "norm2.bias", {D});
             b.fc1_w = linear_w(p + "mlp.fc1.weight", {H, D});
             b.fc1_b = param(p + "mlp.fc1.bias", {H});
-            if (cfg_.layer_scale) {  // x + gamma * (W a + b) == x + (gamma W) a + gamma b
-                const HostTensor& g1 = need(p + "ls1.gamma", {D});
-                const HostTensor& g2 = need(p + "ls2.gamma", {D});
-                b.proj_w = scaled(p + "attn.proj.weight", {D, D}, 1.f, WeightRole::linear, &g1);
-                b.proj_b = scaled(p + "attn.proj.bias", {D}, 1.f, WeightRole::param, &g1);
-                b.fc2_w = scaled(p + "mlp.fc2.weight", {D, H}, 1.f, WeightRole::linear, &g2);
-                b.fc2_b = scaled(p + "mlp.fc2.bias", {D}, 1.f, WeightRole::param, &g2);
-            } else {
-                b.proj_w = linear_w(p + "attn.proj.weight", {D, D});
-                b.proj_b = param(p + "attn.proj.bias", {D});
-                b.fc2_w = linear_w(p + "mlp.fc2.weight", {D, H});
-                b.fc2_b = param(p + "mlp.fc2.bias", {D});
-            }
+            // LayerScale folded into the layer before it, exactly up to one f32 rounding, so no
+            // backend needs a scale epilogue: x + gamma * (W a + b) == x + (gamma W) a + gamma b.
+            RowScale g1, g2;
+            if (cfg_.layer_scale) g1.per_row = &need(p + "ls1.gamma", {D}), g2.per_row = &need(p + "ls2.gamma", {D});
+            b.proj_w = linear_w(p + "attn.proj.weight", {D, D}, g1);
+            b.proj_b = param(p + "attn.proj.bias", {D}, g1);
+            b.fc2_w = linear_w(p + "mlp.fc2.weight", {D, H}, g2);
+            b.fc2_b = param(p + "mlp.fc2.bias", {D}, g2);
             blocks_.push_back(std::move(b));
         }
         if (cfg_.final_norm) {
@@ -238,13 +239,14 @@ private:
         }
         if (cfg_.num_classes) {
             const int64_t K = cfg_.num_classes;
-            const bool distilled = cfg_.global_pool == "token" && cfg_.dist_token;
-            const float s = distilled ? 0.5f : 1.0f;  // exact: a power of two
-            head_w_ = scaled("head.weight", {K, D}, s, WeightRole::linear);
-            head_b_ = scaled("head.bias", {K}, s, WeightRole::param);
+            const bool distilled = cfg_.global_pool == GlobalPool::token && cfg_.dist_token;
+            RowScale s;  // DeiT distilled: (head(cls) + head_dist(dist)) / 2, the halves folded (exact)
+            s.all = distilled ? 0.5f : 1.0f;
+            head_w_ = linear_w("head.weight", {K, D}, s);
+            head_b_ = param("head.bias", {K}, s);
             if (distilled) {
-                head_dist_w_ = scaled("head_dist.weight", {K, D}, s, WeightRole::linear);
-                head_dist_b_ = scaled("head_dist.bias", {K}, s, WeightRole::param);
+                head_dist_w_ = linear_w("head_dist.weight", {K, D}, s);
+                head_dist_b_ = param("head_dist.bias", {K}, s);
             }
         }
     }
@@ -269,7 +271,7 @@ private:
                               " patches");
     }
 
-    ViTConfig cfg_;
+    VitConfig cfg_;
     WeightReader& r_;
     WeightPreparer& prep_;
     int64_t img_h_, img_w_, grid_h_ = 0, grid_w_ = 0;
@@ -282,9 +284,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Model> make_vit(const ViTConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t image_h,
+std::unique_ptr<Model> make_vit(const VitConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t image_h,
                                 int64_t image_w, ModelDescription desc) {
-    return std::make_unique<ViT>(cfg, reader, prep, image_h, image_w, std::move(desc));
+    return std::make_unique<Vit>(cfg, reader, prep, image_h, image_w, std::move(desc));
 }
 
 }  // namespace vitrt

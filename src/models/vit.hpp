@@ -9,7 +9,7 @@
 
 #include "io/weight_reader.hpp"
 #include "models/model.hpp"
-#include "ops/weight_preparer.hpp"
+#include "load/weight_preparer.hpp"
 #include "models/vit_config.hpp"
 #include "models/pos_embed.hpp"
 
@@ -20,7 +20,7 @@ namespace vitrt {
 // prep: turns them into backend weights, in the precision its policy gives each.
 // image_h/w: resolution to run at; the position embedding is resampled (bicubic, as timm's
 // resample_abs_pos_embed) when it differs from the checkpoint's.
-std::unique_ptr<Model> make_vit(const ViTConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t image_h,
+std::unique_ptr<Model> make_vit(const VitConfig& cfg, WeightReader& reader, WeightPreparer& prep, int64_t image_h,
                                 int64_t image_w, ModelDescription desc);
 
 }  // namespace vitrt

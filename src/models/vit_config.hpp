@@ -7,14 +7,21 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "core/tensor.hpp"
 #include "image/image.hpp"
 
 namespace vitrt {
 
-struct ViTConfig {
+// timm's global_pool: the class token's features, or the mean of the patch tokens.
+enum class GlobalPool { token, avg };
+inline const char* global_pool_name(GlobalPool p) { return p == GlobalPool::token ? "token" : "avg"; }
+inline GlobalPool parse_global_pool(const std::string& s) {
+    if (s == "token") return GlobalPool::token;
+    if (s == "avg") return GlobalPool::avg;
+    throw Error("global_pool '" + s + "' is not supported (token, avg)");
+}
+
+struct VitConfig {
     std::string name;  // timm architecture name when known
     int64_t embed_dim = 0;
     int64_t depth = 0;
@@ -34,35 +41,11 @@ struct ViTConfig {
     bool pre_norm = false;    // norm_pre after the embedding (CLIP-style)
     bool final_norm = true;   // norm before pooling
     bool fc_norm = false;     // norm after pooling
-    std::string global_pool = "token";  // "token" or "avg"
+    GlobalPool global_pool = GlobalPool::token;
     float eps = 1e-6f;
 
     int64_t num_prefix_tokens() const { return (class_token ? 1 : 0) + (dist_token ? 1 : 0) + reg_tokens; }
     int64_t head_dim() const { return heads ? embed_dim / heads : 0; }
 };
-
-// What a timm architecture name implies: hyper-parameters and its default pretrained_cfg.
-struct TimmVitEntry {
-    ViTConfig config;
-    image::PreprocessConfig preprocess;
-};
-// nullopt when the name is not a ViT-family model timm registers (vit_*, deit_*, deit3_*).
-std::optional<TimmVitEntry> lookup_timm_vit(const std::string& name);
-// The names lookup_timm_vit() knows, for messages and tests.
-std::vector<std::string> timm_vit_names();
-
-// Hints from outside the tensors: a timm name, timm model_args / create_model kwargs, and the
-// global pool, in the order they were found.
-struct ViTHints {
-    std::string name;
-    nlohmann::json model_args = nlohmann::json::object();
-    std::string global_pool;
-    std::optional<float> eps;
-    std::vector<std::string> notes;  // how each choice was made, for `vitrt info`
-};
-
-// Derives the config from timm-named tensors (shapes, which keys exist) and the hints; every
-// choice the tensors cannot make (heads, pooling) is taken from the hints or logged in notes.
-ViTConfig resolve_vit_config(const std::map<std::string, Shape>& shapes, ViTHints& hints);
 
 }  // namespace vitrt

@@ -24,6 +24,9 @@ Precision PrecisionPolicy::for_weight(const std::string& name, WeightRole role) 
     return linear;
 }
 
+const std::vector<std::string> PrecisionPolicy::kDefaultKeepFloat = {"patch_embed.*", "head.*", "head_dist.*",
+                                                                     "final_conv.se.*"};
+
 PrecisionPolicy PrecisionPolicy::from_token(const std::string& token) {
     PrecisionPolicy p;
     const Precision t = parse_precision(token);
@@ -43,6 +46,7 @@ PrecisionPolicy PrecisionPolicy::from_token(const std::string& token) {
         case Precision::w8:
         case Precision::w4:
             p.linear = t;
+            p.keep_float = kDefaultKeepFloat;
             break;
     }
     return p;

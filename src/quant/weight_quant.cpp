@@ -93,8 +93,8 @@ void validate_quantized(const QuantizedWeight& q, const std::string& name) {
                                          shape_str(q.scales.view.shape) + ", expected " + shape_str(ss));
     for (int64_t i = 0; i < q.scales.view.numel(); ++i) {
         const float v = q.scales.f32()[i];
-        check(std::isfinite(v) && v > 0.f, "quantized weight '" + name + "': scale " + std::to_string(i) +
-                                               " is not a finite positive number");
+        check(std::isfinite(v) && v != 0.f, "quantized weight '" + name + "': scale " + std::to_string(i) +
+                                                " is not a finite non-zero number");
     }
     if (q.precision == Precision::w8a8) {
         check(std::isfinite(q.act_scale) && q.act_scale > 0.f,

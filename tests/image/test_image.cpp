@@ -13,7 +13,7 @@
 
 #include "common/test_env.hpp"
 #include "image/image.hpp"
-#include "test_image_util.hpp"
+#include "common/images.hpp"
 #include "vitrt/error.hpp"
 
 namespace fs = std::filesystem;
@@ -228,12 +228,12 @@ TEST(ImagePlan, TinyImageIsUpscaledAndCropPctAboveOnePads) {
 TEST(ImagePlan, SquashBorderAndNonSquare) {
     PreprocessConfig cfg;
     cfg.crop_pct = 0.9;
-    cfg.crop_mode = "squash";
+    cfg.crop_mode = CropMode::squash;
     PreprocessPlan p = plan_preprocess(500, 375, cfg);
     EXPECT_EQ(p.resize_width, 248);
     EXPECT_EQ(p.resize_height, 248);
     EXPECT_EQ(p.crop_left, 12);
-    cfg.crop_mode = "border";  // longest side to 248: 500 -> 248, 375 -> round(186.0) = 186
+    cfg.crop_mode = CropMode::border;  // longest side to 248: 500 -> 248, 375 -> round(186.0) = 186
     p = plan_preprocess(500, 375, cfg);
     EXPECT_EQ(p.resize_width, 248);
     EXPECT_EQ(p.resize_height, 186);
@@ -241,7 +241,7 @@ TEST(ImagePlan, SquashBorderAndNonSquare) {
     EXPECT_EQ(p.pad_bottom, 19);
     EXPECT_EQ(p.pad_fill[0], 124);  // round(255 * 0.485)
     // Non-square input: timm's ResizeKeepRatio, always bilinear.
-    cfg.crop_mode = "center";
+    cfg.crop_mode = CropMode::center;
     cfg.input_height = 256;
     cfg.input_width = 320;  // scale (284, 355)
     p = plan_preprocess(500, 375, cfg);
@@ -255,9 +255,8 @@ TEST(ImagePlan, InvalidConfigsThrow) {
     cfg.crop_pct = 0;
     EXPECT_THROW(plan_preprocess(10, 10, cfg), Error);
     cfg.crop_pct = 0.9;
-    cfg.crop_mode = "random";
-    EXPECT_THROW(plan_preprocess(10, 10, cfg), Error);
-    cfg.crop_mode = "center";
+    EXPECT_THROW(parse_crop_mode("random"), Error);
+    cfg.crop_mode = CropMode::center;
     cfg.input_width = 0;
     EXPECT_THROW(plan_preprocess(10, 10, cfg), Error);
     cfg.input_width = 224;

@@ -22,7 +22,7 @@
 
 #include "common/test_env.hpp"
 #include "image/image.hpp"
-#include "test_image_util.hpp"
+#include "common/images.hpp"
 #include "vitrt/error.hpp"
 
 namespace fs = std::filesystem;
@@ -96,7 +96,7 @@ std::vector<PreprocessConfig> extra_configs() {
     v.push_back(c);
     c = PreprocessConfig();
     c.crop_pct = 0.95;
-    c.crop_mode = "squash";
+    c.crop_mode = image::CropMode::squash;
     v.push_back(c);
     c = PreprocessConfig();
     c.input_height = c.input_width = 384;
@@ -110,7 +110,7 @@ std::vector<PreprocessConfig> extra_configs() {
     v.push_back(c);
     c = PreprocessConfig();
     c.crop_pct = 0.9;
-    c.crop_mode = "border";
+    c.crop_mode = image::CropMode::border;
     v.push_back(c);
     c = PreprocessConfig();
     c.interp = Interp::nearest;
@@ -120,7 +120,7 @@ std::vector<PreprocessConfig> extra_configs() {
     v.push_back(c);
     c = PreprocessConfig();
     c.crop_pct = 0.9;
-    c.crop_mode = "squash";
+    c.crop_mode = image::CropMode::squash;
     c.input_height = 160;
     c.input_width = 96;
     c.interp = Interp::bilinear;
@@ -291,7 +291,7 @@ void add_preprocess_stage(Reference& r) {
             const std::string base = dir + "/pre/" + std::to_string(r.preprocesses.size());
             PreprocessCase c{i, cfg, base + ".f32", base + ".crop"};
             jobs << "preprocess\t" << r.images[i] << "\t" << cfg.input_height << "\t"
-                 << cfg.input_width << "\t" << cfg.crop_pct << "\t" << cfg.crop_mode << "\t"
+                 << cfg.input_width << "\t" << cfg.crop_pct << "\t" << image::crop_mode_name(cfg.crop_mode) << "\t"
                  << interp_name(cfg.interp) << "\t" << fmt_floats(cfg.mean) << "\t"
                  << fmt_floats(cfg.std) << "\t" << c.out_tensor << "\t" << c.out_crop << "\n";
             r.preprocesses.push_back(c);
@@ -423,7 +423,7 @@ TEST(ImagePil, PreprocessMatchesTorchvision) {
         }
         const std::string what = ref.images[c.image] + " " + std::to_string(c.cfg.input_height) +
                                  "x" + std::to_string(c.cfg.input_width) + " crop_pct " +
-                                 std::to_string(c.cfg.crop_pct) + " " + c.cfg.crop_mode + " " +
+                                 std::to_string(c.cfg.crop_pct) + " " + image::crop_mode_name(c.cfg.crop_mode) + " " +
                                  interp_name(c.cfg.interp);
         RgbImage expect_crop;
         std::string err;

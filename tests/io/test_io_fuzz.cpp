@@ -13,7 +13,7 @@
 
 #include "common/test_env.hpp"
 #include "io/checkpoint.hpp"
-#include "test_io_util.hpp"
+#include "common/io_files.hpp"
 
 using namespace vitrt;
 using namespace vitrt::test::io;

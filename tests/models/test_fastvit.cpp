@@ -26,7 +26,7 @@
 #include "engine/backend_factory.hpp"
 #include "io/checkpoint.hpp"
 #include "models/fastvit.hpp"
-#include "models/load.hpp"
+#include "load/load.hpp"
 #include "vitrt/vitrt.hpp"
 
 namespace fs = std::filesystem;

@@ -15,7 +15,12 @@
 #include "common/test_env.hpp"
 #include "engine/backend_factory.hpp"
 #include "io/checkpoint.hpp"
+#include "load/fastvit_resolve.hpp"
+#include "io/model_source.hpp"
+#include "load/load.hpp"
 #include "models/fastvit.hpp"
+#include "models/fastvit_geometry.hpp"
+#include "models/registry/registry.hpp"
 #include "vitrt/vitrt.hpp"
 
 namespace vitrt {
@@ -179,7 +184,7 @@ TEST(FastVitVariants, ConfigFromTensorShapesBothForms) {
             }
             EXPECT_EQ(c.num_features, 2 * v.dims[3]);
             EXPECT_EQ(c.num_classes, 1000);
-            const double g = fastvit_flops(c, 256, 256) / 2e9;
+            const double g = fastvit_geometry(c, 256, 256).flops / 2e9;
             EXPECT_NEAR(g, gmacs.at(v.name), 0.1 * gmacs.at(v.name)) << v.name << " GMACs";
             // Named explicitly (config.json / metadata): no mismatch note.
             FastVitHints h;

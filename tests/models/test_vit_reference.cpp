@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/compare.hpp"
+#include "common/fixtures.hpp"
 #include "common/test_env.hpp"
 #include "vitrt/vitrt.hpp"
 
@@ -49,8 +50,7 @@ TEST_P(TimmFixtures, LogitsMatchTimm) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ViT, TimmFixtures,
-                         ::testing::Combine(::testing::Values("deit_tiny_distilled_patch16_224", "vit_medium_patch16_gap_256",
-                                                              "vit_tiny_patch16_384", "vit_base_patch32_224"),
+                         ::testing::Combine(::testing::ValuesIn(test::kVitTimmFixtures),
                                             ::testing::Values("cpu", "ref")));
 
 std::string real_model() { return test::shared_data() + "/models/vit_tiny_patch16_224"; }

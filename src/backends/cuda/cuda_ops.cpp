@@ -122,10 +122,6 @@ public:
     }
 
     std::string name() const override { return "cuda"; }
-    // The dtype this backend would like intermediate activations in. Not yet a virtual of Ops: once
-    // ops.hpp declares `virtual DType activation_dtype() const` (and vit.cpp allocates its GEMM
-    // inputs with it), this overrides it and the per-GEMM input conversions disappear.
-    DType activation_dtype() const { return cdt_; }
     std::string details() const override {
         int rt = 0, drv = 0;
         cudaRuntimeGetVersion(&rt);

@@ -2,7 +2,7 @@
 // pretrained_cfg of each one's default weights tag: what a name alone tells us.
 #include <cstring>
 
-#include "models/vit_config.hpp"
+#include "models/registry/registry.hpp"
 
 namespace vitrt {
 namespace {
@@ -80,7 +80,7 @@ constexpr Row kRows[] = {
 
 TimmVitEntry to_entry(const Row& r) {
     TimmVitEntry e;
-    ViTConfig& c = e.config;
+    VitConfig& c = e.config;
     c.name = r.name;
     c.patch = r.patch;
     c.img_h = c.img_w = r.img;
@@ -88,20 +88,20 @@ TimmVitEntry to_entry(const Row& r) {
     c.depth = r.depth;
     c.heads = r.heads;
     c.mlp_hidden = int64_t(r.dim * r.mlp_ratio);
-    c.global_pool = r.pool;
+    c.global_pool = parse_global_pool(r.pool);
     c.class_token = r.class_token;
     c.dist_token = r.distilled;
     c.reg_tokens = r.reg_tokens;
     c.no_embed_class = r.no_embed_class;
     c.layer_scale = r.layer_scale;
     c.qkv_bias = r.qkv_bias;
-    c.fc_norm = r.fc_norm == 1 || (r.fc_norm == -1 && c.global_pool == "avg");
+    c.fc_norm = r.fc_norm == 1 || (r.fc_norm == -1 && c.global_pool == GlobalPool::avg);
     c.final_norm = !c.fc_norm;
     c.num_classes = r.num_classes;
     image::PreprocessConfig& p = e.preprocess;
     p.input_height = p.input_width = r.img;
     p.crop_pct = r.crop_pct;
-    p.crop_mode = r.crop_mode;
+    p.crop_mode = image::parse_crop_mode(r.crop_mode);
     p.interp = image::Interp::bicubic;
     const float inc[3] = {0.5f, 0.5f, 0.5f};
     const float def_mean[3] = {0.485f, 0.456f, 0.406f}, def_std[3] = {0.229f, 0.224f, 0.225f};
@@ -123,10 +123,5 @@ std::optional<TimmVitEntry> lookup_timm_vit(const std::string& full_name) {
     return std::nullopt;
 }
 
-std::vector<std::string> timm_vit_names() {
-    std::vector<std::string> v;
-    for (const Row& r : kRows) v.emplace_back(r.name);
-    return v;
-}
 
 }  // namespace vitrt

@@ -4,9 +4,13 @@
 #include <sstream>
 
 #include "io/weight_reader.hpp"
+#include "load/fastvit_resolve.hpp"
+#include "load/load.hpp"
 #include "models/fastvit.hpp"
-#include "models/load.hpp"
-#include "models/pretrained_cfg.hpp"
+#include "models/fastvit_geometry.hpp"
+#include "models/registry/registry.hpp"
+#include "load/load.hpp"
+#include "load/pretrained_cfg.hpp"
 
 namespace vitrt {
 namespace {
@@ -85,12 +89,8 @@ void describe(ModelDescription& d, const FastVitConfig& cfg, const FastVitWeight
                                                           : std::string("none"));
         if (s.attention) heads = s.dim / cfg.head_dim;
     }
-    int64_t gh = pre.input_height, gw = pre.input_width;
-    gh = conv_out(conv_out(gh, 3, 2, 1), 3, 2, 1), gw = conv_out(conv_out(gw, 3, 2, 1), 3, 2, 1);
-    for (const auto& s : cfg.stages)
-        if (s.downsample)
-            gh = conv_out(gh, s.down_kernel, cfg.down_stride, s.down_kernel / 2),
-            gw = conv_out(gw, s.down_kernel, cfg.down_stride, s.down_kernel / 2);
+    const FastVitGeometry geo = fastvit_geometry(cfg, pre.input_height, pre.input_width);
+    const int64_t gh = geo.stages.empty() ? 0 : geo.stages.back().h, gw = geo.stages.empty() ? 0 : geo.stages.back().w;
     d.fields = {
         {"checkpoint_form", form},
         {"stages", std::to_string(cfg.stages.size())},
@@ -110,13 +110,16 @@ void describe(ModelDescription& d, const FastVitConfig& cfg, const FastVitWeight
         {"folded_batchnorms", std::to_string(bns)},
         {"classes", cfg.num_classes ? std::to_string(cfg.num_classes) : "none (features out)"},
     };
-    d.flops = fastvit_flops(cfg, pre.input_height, pre.input_width);
+    d.flops = geo.flops;
 }
 
 }  // namespace
 
 LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const Checkpoint& ck = src.checkpoint;
+    check(!ck.metadata.count("vitrt.quantized"),
+          ck.path + ": quantized files are supported for ViT-family checkpoints; a FastViT is quantized at load "
+                    "instead (--precision w8a8-dynamic, w8 or w4 on its float checkpoint)");
     std::vector<std::string> notes;
     FastVitHints hints;
     hints.name = architecture_name(
@@ -142,6 +145,7 @@ LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     ModelDescription d;
     describe(d, cfg, w, ck, out.preprocess);
     d.notes.insert(d.notes.end(), notes.begin(), notes.end());
+    note_skipped(ck, d);
     WeightPreparer prep(ops, opts.policy);
     out.model = make_fastvit(cfg, std::move(w), prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
     describe_precision(prep, out.model->mutable_description());

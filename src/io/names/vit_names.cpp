@@ -1,4 +1,4 @@
-#include "models/vit_names.hpp"
+#include "io/names/vit_names.hpp"
 
 
 namespace vitrt {

@@ -1,13 +1,15 @@
-#include "models/load.hpp"
+#include "load/load.hpp"
 
 #include <set>
 #include <sstream>
 
 #include "io/model_source.hpp"
+#include "load/vit_resolve.hpp"
+#include "models/registry/registry.hpp"
 #include "models/fastvit.hpp"
-#include "models/pretrained_cfg.hpp"
+#include "load/pretrained_cfg.hpp"
 #include "models/vit.hpp"
-#include "models/vit_names.hpp"
+#include "io/names/vit_names.hpp"
 
 namespace vitrt {
 namespace {
@@ -19,7 +21,7 @@ std::string fmt_float(double v) {
 }
 
 image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optional<TimmVitEntry>& reg,
-                                        const ViTConfig& cfg, std::vector<std::string>& notes) {
+                                        const VitConfig& cfg, std::vector<std::string>& notes) {
     image::PreprocessConfig p;
     p.input_height = int(cfg.img_h);
     p.input_width = int(cfg.img_w);
@@ -38,10 +40,10 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optio
     };
     if (apply_timm_pretrained_cfg(src, p)) {
         known = true;
-    } else if (src.config_kind == "transformers" && src.preprocessor.is_object()) {
+    } else if (src.config_kind == ConfigKind::transformers && src.preprocessor.is_object()) {
         // ViTImageProcessor: resize straight to size (no crop), rescale, normalise.
         const auto& pp = src.preprocessor;
-        p.crop_mode = "squash";
+        p.crop_mode = image::CropMode::squash;
         p.crop_pct = 1.0;
         if (pp.contains("size")) {
             const auto& sz = pp["size"];
@@ -71,8 +73,8 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optio
         if (pp.contains("image_mean")) read3(pp["image_mean"], p.mean);
         if (pp.contains("image_std")) read3(pp["image_std"], p.std);
         known = true;
-    } else if (src.config_kind == "transformers") {
-        p.crop_mode = "squash";
+    } else if (src.config_kind == ConfigKind::transformers) {
+        p.crop_mode = image::CropMode::squash;
         p.crop_pct = 1.0;
         p.interp = image::Interp::bilinear;
         known = true;
@@ -91,14 +93,14 @@ bool looks_like_fastvit(const Checkpoint& c) {
 
 LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const Checkpoint& ck = src.checkpoint;
-    ViTHints hints;
+    VitHints hints;
     hints.name = architecture_name(
         src, opts.arch, [](const std::string& n) { return lookup_timm_vit(n).has_value(); }, hints.notes);
     const VitNaming naming = detect_vit_naming(ck);
     hints.model_args = timm_model_args(src);
-    if (src.config_kind == "timm" && src.config.contains("global_pool") && src.config["global_pool"].is_string())
-        hints.global_pool = src.config["global_pool"];
-    if (src.config_kind == "transformers") {
+    if (src.config_kind == ConfigKind::timm && src.config.contains("global_pool") && src.config["global_pool"].is_string())
+        hints.global_pool = parse_global_pool(src.config["global_pool"].get<std::string>());
+    if (src.config_kind == ConfigKind::transformers) {
         const auto& c = src.config;
         if (c.contains("num_attention_heads")) hints.model_args["num_heads"] = c["num_attention_heads"];
         if (c.contains("layer_norm_eps") && c["layer_norm_eps"].is_number()) hints.eps = c["layer_norm_eps"].get<float>();
@@ -107,7 +109,7 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
                                                  "' is not supported (gelu)");
         if (c.contains("image_size") && c["image_size"].is_number_integer()) hints.model_args["img_size"] = c["image_size"];
     } else if (naming == VitNaming::transformers) {
-        hints.eps = 1e-12f;  // transformers' ViTConfig default
+        hints.eps = 1e-12f;  // transformers' VitConfig default
         hints.notes.push_back("transformers naming without config.json: layer_norm_eps 1e-12 assumed");
     }
     if (naming == VitNaming::google_npz) {
@@ -116,9 +118,16 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     }
 
     const auto tensors = vit_tensors_as_timm(ck, naming);
+    const std::map<std::string, QuantizedEntry> quantized = quantized_entries(ck);
     std::map<std::string, Shape> shapes;
-    for (const auto& [k, v] : tensors) shapes[k] = v.view.shape;
-    const ViTConfig cfg = resolve_vit_config(shapes, hints);
+    for (const auto& [k, v] : tensors)
+        if (is_float(v.view.dtype)) shapes[k] = v.view.shape;
+    for (const auto& [k, e] : quantized) {  // the logical [N, K] of a weight stored as integers
+        check(tensors.count(k) && tensors.at(k).view.rank() == 2,
+              ck.path + ": quantized weight '" + k + "' is listed in the metadata but missing or not 2-D");
+        shapes[k] = {tensors.at(k).view.dim(0), e.in_features};
+    }
+    const VitConfig cfg = resolve_vit_config(shapes, hints);
     const auto reg = hints.name.empty() ? std::nullopt : lookup_timm_vit(hints.name);
 
     LoadedModel out;
@@ -149,7 +158,7 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
         {"pos_embed", cfg.no_embed_class ? "patches only (no_embed_class)" : "prefix + patches"},
         {"qkv_bias", cfg.qkv_bias ? "yes" : "no"},
         {"layer_scale", cfg.layer_scale ? "yes" : "no"},
-        {"pooling", cfg.global_pool + (cfg.dist_token ? " (cls + dist heads averaged)" : "")},
+        {"pooling", global_pool_name(cfg.global_pool) + std::string(cfg.dist_token ? " (cls + dist heads averaged)" : "")},
         {"norms", std::string(cfg.pre_norm ? "norm_pre " : "") + (cfg.final_norm ? "norm " : "") + (cfg.fc_norm ? "fc_norm" : "")},
         {"layernorm_eps", fmt_float(cfg.eps)},
         {"classes", cfg.num_classes ? std::to_string(cfg.num_classes) : "none (features out)"},
@@ -162,9 +171,17 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
                   2.0 * D * double(cfg.num_classes) * (cfg.dist_token ? 2 : 1);
     }
     d.notes = hints.notes;
-    WeightReader reader(tensors, (cfg.name.empty() ? std::string("ViT") : cfg.name) + " (D=" +
-                                     std::to_string(cfg.embed_dim) + ", depth=" + std::to_string(cfg.depth) +
-                                     ", mlp=" + std::to_string(cfg.mlp_hidden) + ")");
+    note_skipped(ck, d);
+    d.timm_model_args = nlohmann::json{{"num_heads", cfg.heads},
+                                       {"global_pool", global_pool_name(cfg.global_pool)},
+                                       {"no_embed_class", cfg.no_embed_class},
+                                       {"img_size", {cfg.img_h, cfg.img_w}},
+                                       {"layer_norm_eps", cfg.eps}}
+                            .dump();
+    WeightReader reader(tensors,
+                        (cfg.name.empty() ? std::string("ViT") : cfg.name) + " (D=" + std::to_string(cfg.embed_dim) +
+                            ", depth=" + std::to_string(cfg.depth) + ", mlp=" + std::to_string(cfg.mlp_hidden) + ")",
+                        quantized);
     WeightPreparer prep(ops, opts.policy);
     out.model = make_vit(cfg, reader, prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
     describe_precision(prep, out.model->mutable_description());
@@ -172,6 +189,52 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
 }
 
 }  // namespace
+
+std::map<std::string, QuantizedEntry> quantized_entries(const Checkpoint& ck) {
+    std::map<std::string, QuantizedEntry> r;
+    auto it = ck.metadata.find("vitrt.quantized");
+    if (it == ck.metadata.end()) return r;
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(it->second);
+    } catch (const std::exception& e) {
+        throw Error(ck.path + ": metadata vitrt.quantized is not JSON: " + e.what());
+    }
+    check(j.is_object(), ck.path + ": metadata vitrt.quantized must map weight names to their quantization");
+    for (const auto& [name, v] : j.items()) {
+        const std::string where = ck.path + ": quantized weight '" + name + "'";
+        check(v.is_object() && v.contains("precision") && v["precision"].is_string(),
+              where + ": missing \"precision\" (one of w8a8, w8a8-dynamic, w8, w4)");
+        QuantizedEntry e;
+        e.precision = v["precision"].get<std::string>();
+        Precision p;
+        try {
+            p = parse_precision(e.precision);
+        } catch (const Error&) {
+            throw Error(where + ": unknown scheme '" + e.precision + "' (w8a8, w8a8-dynamic, w8, w4)");
+        }
+        check(precision_info(p).integer, where + ": scheme '" + e.precision + "' is not an integer scheme");
+        check(v.contains("in_features") && v["in_features"].is_number_integer() && v["in_features"].get<int64_t>() > 0,
+              where + ": missing or invalid \"in_features\"");
+        e.in_features = v["in_features"].get<int64_t>();
+        if (v.contains("group_size")) {
+            check(v["group_size"].is_number_integer() && v["group_size"].get<int64_t>() >= 0 &&
+                      v["group_size"].get<int64_t>() <= e.in_features,
+                  where + ": invalid \"group_size\"");
+            e.group_size = int(v["group_size"].get<int64_t>());
+        }
+        r[name] = e;
+    }
+    return r;
+}
+
+void note_skipped(const Checkpoint& ck, ModelDescription& d) {
+    if (ck.skipped.empty()) return;
+    std::string s;
+    for (size_t i = 0; i < ck.skipped.size() && i < 8; ++i) s += (i ? ", " : "") + ck.skipped[i];
+    d.notes.push_back(std::to_string(ck.skipped.size()) + " non-float checkpoint entr" +
+                      (ck.skipped.size() == 1 ? "y" : "ies") + " ignored: " + s + (ck.skipped.size() > 8 ? ", ..." : ""));
+}
 
 void describe_precision(const WeightPreparer& prep, ModelDescription& d) {
     d.precision = prep.linear_summary();

@@ -1,7 +1,9 @@
 // Resolving a ViT's hyper-parameters: shapes decide what they can (widths, depth, tokens, which
 // optional parts exist); names and configs decide the rest (heads, pooling, resolution when the
 // grid is not square), and every guess is written to the notes.
-#include "models/vit_config.hpp"
+#include "load/vit_resolve.hpp"
+
+#include "models/registry/registry.hpp"
 
 #include <cmath>
 
@@ -29,8 +31,8 @@ bool arg(const nlohmann::json& a, const char* key, T& out) {
 
 }  // namespace
 
-ViTConfig resolve_vit_config(const std::map<std::string, Shape>& s, ViTHints& hints) {
-    ViTConfig c;
+VitConfig resolve_vit_config(const std::map<std::string, Shape>& s, VitHints& hints) {
+    VitConfig c;
     std::optional<TimmVitEntry> reg;
     if (!hints.name.empty()) {
         reg = lookup_timm_vit(hints.name);
@@ -107,15 +109,15 @@ ViTConfig resolve_vit_config(const std::map<std::string, Shape>& s, ViTHints& hi
               " prefix token(s) and a grid of " + std::to_string(c.img_h / c.patch) + "x" +
               std::to_string(c.img_w / c.patch) + " patches");
 
-    std::string pool = hints.global_pool;
-    if (pool.empty()) arg(a, "global_pool", pool);
-    if (!pool.empty()) c.global_pool = pool;
-    else if (!reg) c.global_pool = (c.fc_norm || !c.class_token) ? "avg" : "token";
-    check(c.global_pool == "token" || c.global_pool == "avg",
-          "global_pool '" + c.global_pool + "' is not supported (token, avg)");
-    check(c.global_pool != "token" || c.class_token, "global_pool 'token' needs a class token, and this checkpoint has none");
+    std::string pool_arg;
+    if (hints.global_pool) c.global_pool = *hints.global_pool;
+    else if (arg(a, "global_pool", pool_arg) && !pool_arg.empty()) c.global_pool = parse_global_pool(pool_arg);
+    else if (!reg) c.global_pool = (c.fc_norm || !c.class_token) ? GlobalPool::avg : GlobalPool::token;
+    check(c.global_pool != GlobalPool::token || c.class_token, "global_pool 'token' needs a class token, and this checkpoint has none");
     check(!c.dist_token || has(s, "head_dist.weight") || c.num_classes == 0,
           "distillation token without head_dist: not a timm DeiT-distilled checkpoint");
+    double eps_arg = 0;
+    if (arg(a, "layer_norm_eps", eps_arg)) c.eps = float(eps_arg);
     if (hints.eps) c.eps = *hints.eps;
     return c;
 }

@@ -1,4 +1,4 @@
-#include "models/pretrained_cfg.hpp"
+#include "load/pretrained_cfg.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -8,7 +8,7 @@
 namespace vitrt {
 
 bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& p) {
-    if (src.config_kind != "timm" || !src.config.contains("pretrained_cfg") || !src.config["pretrained_cfg"].is_object())
+    if (src.config_kind != ConfigKind::timm || !src.config.contains("pretrained_cfg") || !src.config["pretrained_cfg"].is_object())
         return false;
     auto read3 = [](const nlohmann::json& j, float out[3]) {
         if (j.is_array() && j.size() == 3)
@@ -22,7 +22,7 @@ bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& 
     if (pc.contains("interpolation") && pc["interpolation"].is_string())
         p.interp = image::parse_interp(pc["interpolation"].get<std::string>());
     if (pc.contains("crop_pct") && pc["crop_pct"].is_number()) p.crop_pct = pc["crop_pct"].get<double>();
-    if (pc.contains("crop_mode") && pc["crop_mode"].is_string()) p.crop_mode = pc["crop_mode"].get<std::string>();
+    if (pc.contains("crop_mode") && pc["crop_mode"].is_string()) p.crop_mode = image::parse_crop_mode(pc["crop_mode"].get<std::string>());
     if (pc.contains("mean")) read3(pc["mean"], p.mean);
     if (pc.contains("std")) read3(pc["std"], p.std);
     return true;
@@ -32,7 +32,7 @@ std::string architecture_name(const ModelSource& src, const std::string& explici
                               const std::function<bool(const std::string&)>& known, std::vector<std::string>& notes) {
     namespace fs = std::filesystem;
     if (!explicit_arch.empty()) return explicit_arch;
-    if (src.config_kind == "timm" && src.config.contains("architecture") && src.config["architecture"].is_string())
+    if (src.config_kind == ConfigKind::timm && src.config.contains("architecture") && src.config["architecture"].is_string())
         return src.config["architecture"];
     auto it = src.checkpoint.metadata.find("model");
     if (it != src.checkpoint.metadata.end()) return it->second;
@@ -48,7 +48,7 @@ std::string architecture_name(const ModelSource& src, const std::string& explici
 
 nlohmann::json timm_model_args(const ModelSource& src) {
     nlohmann::json args = nlohmann::json::object();
-    if (src.config_kind == "timm" && src.config.contains("model_args") && src.config["model_args"].is_object())
+    if (src.config_kind == ConfigKind::timm && src.config.contains("model_args") && src.config["model_args"].is_object())
         args = src.config["model_args"];
     auto kw = src.checkpoint.metadata.find("create_model_kwargs");
     if (kw != src.checkpoint.metadata.end()) {
@@ -67,7 +67,7 @@ nlohmann::json timm_model_args(const ModelSource& src) {
 std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
     std::vector<std::string> labels;
     const auto& c = src.config;
-    if (src.config_kind == "transformers" && c.contains("id2label") && c["id2label"].is_object() &&
+    if (src.config_kind == ConfigKind::transformers && c.contains("id2label") && c["id2label"].is_object() &&
         int64_t(c["id2label"].size()) == classes) {
         labels.resize(size_t(classes));
         for (auto it = c["id2label"].begin(); it != c["id2label"].end(); ++it) {
@@ -76,7 +76,7 @@ std::vector<std::string> labels_from(const ModelSource& src, int64_t classes) {
         }
         // transformers' default "LABEL_0".. names carry no information.
         if (!labels.empty() && labels[0] == "LABEL_0") labels.clear();
-    } else if (src.config_kind == "timm" && c.contains("label_names") && c["label_names"].is_array() &&
+    } else if (src.config_kind == ConfigKind::timm && c.contains("label_names") && c["label_names"].is_array() &&
                int64_t(c["label_names"].size()) == classes) {
         for (const auto& l : c["label_names"]) labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
     }
