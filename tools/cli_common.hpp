@@ -28,5 +28,6 @@ void add_classify(CLI::App& root);
 void add_info(CLI::App& root);
 void add_forward(CLI::App& root);
 void add_bench(CLI::App& root);
+void add_eval(CLI::App& root);
 
 }  // namespace vitrt::cli

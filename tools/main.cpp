@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     vitrt::cli::add_info(app);
     vitrt::cli::add_forward(app);
     vitrt::cli::add_bench(app);
+    vitrt::cli::add_eval(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {  // a command's exit status
