@@ -262,6 +262,7 @@ int eval(const EvalArgs& a) {
     r["device"] = a.engine.options.device;
     r["threads"] = a.engine.options.threads;
     r["backend"] = info.backend;
+    if (!info.precision.empty()) r["weights_precision"] = info.precision;  // linear weights by storage
     r["model_path"] = a.engine.model.empty() ? default_model_path() : a.engine.model;
     r["data"] = set.how;
     r["unlabelled_skipped"] = set.unlabelled_skipped;

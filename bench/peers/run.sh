@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     --vitrt) vitrt="${2:?--vitrt needs a path}"; shift 2 ;;
     --work-dir) work="${2:?--work-dir needs a directory}"; shift 2 ;;
     --build) build=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; echo; exec /usr/bin/python3 "$here/compare.py" --help ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; echo; exec /usr/bin/python3 "$here/compare.py" --help ;;
     *) pass+=("$1"); shift ;;
   esac
 done
