@@ -29,5 +29,6 @@ void add_forward(CLI::App& root);
 void add_bench(CLI::App& root);
 void add_embed(CLI::App& root);
 void add_quantize(CLI::App& root);
+void add_eval(CLI::App& root);
 
 }  // namespace vitrt::cli

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     vitrt::cli::add_bench(app);
     vitrt::cli::add_embed(app);
     vitrt::cli::add_quantize(app);
-
+    vitrt::cli::add_eval(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {  // a command's exit status

@@ -35,6 +35,11 @@ FC1 = (1576, 768, 3072)  # ViT-B/16 fc1 at batch 8: 8 x 197 tokens, 768 -> 3072
 QUICK_MODELS = ["ViT-Ti/16", "ViT-B/16"]
 TORCH_FP32 = ("eager", "jit", "jit_ofi")
 TARGET_MODEL = "ViT-B/16"
+# vitrt precisions timed with --int8 (each probed first: a build that refuses one says so in the
+# report). Adding a vitrt precision to the int8 table is adding it here.
+VITRT_INT8_PRECISIONS = ["w8a8", "w8a8-dynamic", "w8", "w4"]
+# PyTorch variants that are not fp32 (never "PyTorch best").
+TORCH_NOT_FP32 = ("torch_bf16", "torch_int8", "torch_int8_mlp")
 
 
 class Failure(Exception):
@@ -95,17 +100,24 @@ class Vitrt(Engine):
 
 
 class Ort(Engine):
-    def __init__(self):
-        super().__init__("ort", "ONNX Runtime", "f32", peer=True)
+    """precision f32: the exported model; int8: onnx_int8.py's dynamic int8 graph of it."""
+
+    def __init__(self, precision="f32"):
+        super().__init__("ort" if precision == "f32" else f"ort_{precision}",
+                         "ONNX Runtime" if precision == "f32" else f"ONNX Runtime {precision}", precision, peer=True)
+
+    def onnx(self, ctx, model):
+        return ctx.onnx(model) if self.precision == "f32" else ctx.onnx(model, self.precision)
 
     def bench_cmd(self, ctx, model, batch, warmup, runs):
-        return ["node", os.path.join(HERE, "ort_bench.js"), "--model", ctx.onnx(model), "--threads", str(ctx.threads),
-                "--batch", str(batch), "--warmup", str(warmup), "--runs", str(runs)] + ctx.ort_spin_args()
+        return ["node", os.path.join(HERE, "ort_bench.js"), "--model", self.onnx(ctx, model), "--threads",
+                str(ctx.threads), "--batch", str(batch), "--warmup", str(warmup), "--runs", str(runs)] + \
+            ctx.ort_spin_args()
 
 
 class Torch(Engine):
     def __init__(self, variant):
-        prec = "bf16" if variant == "bf16" else "f32"
+        prec = "bf16" if variant == "bf16" else "int8" if variant.startswith("int8") else "f32"
         super().__init__(f"torch_{variant}", f"PyTorch {variant}", prec, peer=True)
         self.variant = variant
 
@@ -140,8 +152,8 @@ class Ctx:
     def weights(self, model):
         return os.path.join(self.work, vitmodels.file_stem(model) + ".safetensors")
 
-    def onnx(self, model):
-        return os.path.join(self.work, vitmodels.file_stem(model) + ".onnx")
+    def onnx(self, model, precision=None):
+        return os.path.join(self.work, vitmodels.file_stem(model) + (f".{precision}" if precision else "") + ".onnx")
 
     def base_env(self):
         e = dict(os.environ)
@@ -218,7 +230,8 @@ def machine_info(ctx):
 def make_models(ctx, models):
     log(f"== models in {ctx.work} (cached between runs)")
     try:
-        out, err, dt = ctx.run(["/usr/bin/python3", os.path.join(HERE, "make_peer_models.py"), ctx.work, *models],
+        out, err, dt = ctx.run(["/usr/bin/python3", os.path.join(HERE, "make_peer_models.py")] +
+                               (["--int8"] if ctx.a.int8 else []) + [ctx.work, *models],
                                env=ctx.torch_env(), what="make_peer_models.py", timeout=3600)
     except Failure as e:
         raise SystemExit(f"run.sh: error: cannot create the benchmark models:\n{e}")
@@ -253,7 +266,7 @@ def check_outputs(ctx, model, engines):
             cmd = [ctx.vitrt, "forward", "--model", ctx.weights(model), "--input", x, "--batch", str(CHECK_BATCH),
                    "--output", y, "--threads", str(ctx.threads), "--precision", e.precision]
         elif isinstance(e, Ort):
-            cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model", ctx.onnx(model), "--threads", str(ctx.threads),
+            cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model", e.onnx(ctx, model), "--threads", str(ctx.threads),
                    "--check-input", x, "--check-batch", str(CHECK_BATCH), "--check-output", y] + ctx.ort_spin_args()
         else:
             cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), "--model-name", model,
@@ -280,13 +293,16 @@ def check_outputs(ctx, model, engines):
             continue
         e = next(e for e in engines if e.key == k)
         diff = float(np.abs(y - ref).max()) if y.shape == ref.shape else float("inf")
+        cos = float(min((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b)) for a, b in zip(y, ref))) \
+            if y.shape == ref.shape else 0.0
         asserted = e.precision == "f32"
         ok = diff <= tol if asserted else True
-        res[k] = {"max_abs_diff": diff, "tolerance": tol if asserted else None, "ok": ok,
+        res[k] = {"max_abs_diff": diff, "tolerance": tol if asserted else None, "ok": ok, "cosine_min": cos,
+                  "precision": e.precision,
                   "argmax_agree": bool(y.shape == ref.shape and (y.argmax(1) == ref.argmax(1)).all())}
         ctx.record("check", model=model, engine=k, max_abs_logit=max_logit, **res[k])
-        log(f"     {e.label:18s} max |diff| {diff:.3e}  " + (("ok" if ok else "MISMATCH") if asserted else
-                                                           "(bf16: reported, not asserted)"))
+        log(f"     {e.label:18s} max |diff| {diff:.3e}  cosine {cos:.6f}  " +
+            (("ok" if ok else "MISMATCH") if asserted else f"({e.precision}: reported, not asserted)"))
         if not ok:
             ctx.fail(f"{model} {e.label} output check", f"max |diff| {diff:.3e} > {tol:.2e} vs PyTorch fp32")
     return res
@@ -398,7 +414,7 @@ def fmt_ms(s, ran=True):
 
 def best_fp32_peer(res):
     """(key, stats) of the fastest fp32 peer, and the best PyTorch fp32 variant."""
-    torch = [(k, s) for k, s in res.items() if k.startswith("torch_") and k != "torch_bf16" and "error" not in s]
+    torch = [(k, s) for k, s in res.items() if k.startswith("torch_") and k not in TORCH_NOT_FP32 and "error" not in s]
     tbest = min(torch, key=lambda kv: kv[1]["median_ms"]) if torch else None
     peers = ([("ort", res["ort"])] if "ort" in res and "error" not in res["ort"] else []) + ([tbest] if tbest else [])
     best = min(peers, key=lambda kv: kv[1]["median_ms"]) if peers else None
@@ -498,20 +514,22 @@ def report(ctx, mach, engines, results, checks, gemm, mem, elapsed):
             L.append(f"{e.label}: not available in this vitrt build ({e.unavailable}).")
     L.append("")
 
+    if a.int8:
+        L.extend(int8_report(ctx, engines, results))
     L.append(f"## Output agreement (batch {CHECK_BATCH}, fixed seeded input, vs PyTorch fp32 eager)")
     L.append("")
-    L.append("| model | engine | max abs diff | tolerance | argmax agrees | result |")
-    L.append("|---|---|---|---|---|---|")
+    L.append("| model | engine | max abs diff | worst cosine | tolerance | argmax agrees | result |")
+    L.append("|---|---|---|---|---|---|---|")
     for model in a.models:
         for e in engines:
             lab, c = e.label, checks.get(model, {}).get(e.key)
             if c is None:
                 continue
             if "error" in c:
-                L.append(f"| {model} | {lab} | - | - | - | FAILED (did not run, see below) |")
+                L.append(f"| {model} | {lab} | - | - | - | - | FAILED (did not run, see below) |")
                 continue
-            L.append(f"| {model} | {lab} | {c['max_abs_diff']:.2e} | "
-                     f"{'%.2e' % c['tolerance'] if c['tolerance'] else 'not asserted (bf16)'} | "
+            L.append(f"| {model} | {lab} | {c['max_abs_diff']:.2e} | {c['cosine_min']:.6f} | "
+                     f"{'%.2e' % c['tolerance'] if c['tolerance'] else 'not asserted (' + e.precision + ')'} | "
                      f"{'yes' if c['argmax_agree'] else 'no'} | {'ok' if c['ok'] else 'MISMATCH'} |")
     L.append("")
 
@@ -552,6 +570,80 @@ def report(ctx, mach, engines, results, checks, gemm, mem, elapsed):
             L.append("- " + failure_summary(f))
         L.append("")
     return "\n".join(L)
+
+
+def int8_report(ctx, engines, results):
+    """The int8 rows: each engine against its own fp32 and against the best fp32 peer; then the
+    accuracy check on the real ViT-Ti/16 that ran before the timing."""
+    a = ctx.a
+    own = {"torch_int8": "torch_eager", "torch_int8_mlp": "torch_eager", "ort_int8": "ort"}
+    L = ["## Int8 (dynamic) rows", "",
+         "PyTorch int8: `quantize_dynamic({nn.Linear}, qint8)`, quantized engine onednn (Debian's torch has no "
+         "FBGEMM), attention rewritten with nn.Linear so all Linears are int8. ONNX Runtime int8: `onnx_int8.py` "
+         "(DynamicQuantizeLinear + MatMulInteger + scale Mul per Linear, as quantize_dynamic emits; per-tensor u8 "
+         "activations, per-tensor s8 weights). Speed-up = f32 median / int8 median of the same engine.", "",
+         "| model | batch | engine | median ms | img/s | speed-up vs its f32 | vs best fp32 peer |",
+         "|---|---|---|---|---|---|---|"]
+    int8_engines = [e for e in engines if e.precision not in ("f32", "bf16") and not e.unavailable]
+    for model in a.models:
+        for b in a.batch:
+            res = results.get((model, b), {})
+            best, _ = best_fp32_peer(res)
+            for e in int8_engines:
+                s = res.get(e.key)
+                if s is None or "error" in s:
+                    L.append(f"| {model} | {b} | {e.label} | FAILED | | | |")
+                    continue
+                base = res.get(own.get(e.key, "vitrt"))
+                up = f"{base['median_ms'] / s['median_ms']:.2f}x" if base and "error" not in base else "-"
+                vs = f"{best[1]['median_ms'] / s['median_ms']:.2f}x" if best else "-"
+                L.append(f"| {model} | {b} | {e.label} | {s['median_ms']:.2f} | {s['images_per_s']:.2f} | {up} | {vs} |")
+    for e in engines:
+        if e.unavailable and e.precision not in ("f32", "bf16"):
+            L.append("")
+            L.append(f"{e.label}: not in this vitrt build yet ({e.unavailable}).")
+    L.append("")
+    chk = getattr(ctx, "int8_check", None)
+    if chk:
+        L.append(f"### Int8 accuracy check: real ViT-Ti/16, {chk['images']} labelled shared images (`int8_check.py`)")
+        L.append("")
+        L.append("| engine | top-1 (labels) | top-1 agreement vs PyTorch f32 | logit cosine mean | worst |")
+        L.append("|---|---|---|---|---|")
+        for r in chk["rows"]:
+            L.append(f"| {r['engine']} | {r['top1']:.2f} % | {r['agreement_top1']:.2f} % | {r['cosine_mean']:.6f} | "
+                     f"{r['cosine_min']:.6f} |")
+        L.append("")
+    elif a.int8:
+        L.append("Int8 accuracy check on real images: " + getattr(ctx, "int8_check_note", "not run") + ".")
+        L.append("")
+    return L
+
+
+def int8_check(ctx, engines):
+    """int8_check.py on the real ViT-Ti/16 (needs ../shared/data): printed, kept for the report."""
+    a = ctx.a
+    shared = os.environ.get("VITRT_SHARED_DATA", os.path.join(ctx.repo, "..", "shared", "data"))
+    if not os.path.isdir(os.path.join(shared, "images")):
+        ctx.int8_check_note = f"skipped: no shared data at {shared}"
+        log(f"   int8 check {ctx.int8_check_note}")
+        return
+    precs = ["f32"] + [e.precision for e in engines if isinstance(e, Vitrt) and e.precision not in ("f32", "bf16")
+                       and not e.unavailable]
+    out_json = os.path.join(ctx.work, "int8_check.json")
+    cmd = ["/usr/bin/python3", os.path.join(HERE, "int8_check.py"), "--shared", shared, "--num",
+           str(a.int8_check_images), "--work-dir", os.path.join(ctx.work, "int8_check"), "--vitrt", ctx.vitrt,
+           "--vitrt-precisions", ",".join(precs), "--threads", str(ctx.threads), "--json", out_json]
+    log("== int8 accuracy check on the real ViT-Ti/16 (before timing)")
+    try:
+        out, _, _ = ctx.run(cmd, env=ctx.torch_env(), what="int8_check.py")
+    except Failure as f:
+        ctx.fail("int8 accuracy check", str(f))
+        if os.path.exists(out_json):
+            ctx.int8_check = json.load(open(out_json))
+        return
+    log(out.rstrip())
+    ctx.int8_check = json.load(open(out_json))
+    ctx.record("int8_check", **ctx.int8_check)
 
 
 def failure_summary(msg):
@@ -634,6 +726,14 @@ def main():
     p.add_argument("--torch-variants", default="eager,jit,jit_ofi",
                    help="PyTorch fp32 configurations tried; the fastest is 'PyTorch best' (default eager,jit,jit_ofi)")
     p.add_argument("--no-torch-bf16", action="store_true", help="skip the PyTorch bf16 variant")
+    p.add_argument("--int8", action="store_true",
+                   help="also time dynamic int8: PyTorch int8, ONNX Runtime int8 and vitrt " +
+                        ",".join(VITRT_INT8_PRECISIONS) + " (those this build accepts), after an accuracy check of "
+                        "each on the real ViT-Ti/16 (int8_check.py)")
+    p.add_argument("--int8-check-images", type=int, default=0,
+                   help="images for that check (default: all 117; --quick: 32)")
+    p.add_argument("--vitrt-precisions", default="f32,bf16",
+                   help="vitrt --precision values timed (default f32,bf16; each one other than f32 is probed first)")
     p.add_argument("--peer-wait", choices=("passive", "default"), default="passive",
                    help="peers' idle threads: passive (default; OMP_WAIT_POLICY=passive for PyTorch, "
                         "allow_spinning=0 for ONNX Runtime), as the vitrt CLI runs, or their runtime defaults "
@@ -651,6 +751,7 @@ def main():
     a.rounds = a.rounds or (2 if a.quick else 3)
     a.warmup = 2 if a.warmup is None else a.warmup
     a.runs = a.runs or (3 if a.quick else 5)
+    a.int8_check_images = a.int8_check_images or (32 if a.quick else 0)
     variants = [v for v in a.torch_variants.split(",") if v]
     for v in variants:
         if v not in TORCH_FP32:
@@ -668,9 +769,16 @@ def main():
         f"{', '.join(a.models)}, batch {a.batch}, {a.rounds} rounds x ({a.warmup} + {a.runs})")
     make_models(ctx, a.models)
 
-    engines = [Vitrt("f32"), Vitrt("bf16"), Ort()] + [Torch(v) for v in variants] + \
-              ([] if a.no_torch_bf16 else [Torch("bf16")])
+    vprec = [x for x in a.vitrt_precisions.split(",") if x]
+    if "f32" not in vprec:
+        vprec.insert(0, "f32")  # the vitrt baseline of every ratio
+    if a.int8:
+        vprec += [x for x in VITRT_INT8_PRECISIONS if x not in vprec]
+    engines = [Vitrt(x) for x in vprec] + [Ort()] + [Torch(v) for v in variants] + \
+              ([] if a.no_torch_bf16 else [Torch("bf16")]) + ([Torch("int8"), Ort("int8")] if a.int8 else [])
     probe_engines(ctx, engines)
+    if a.int8:
+        int8_check(ctx, engines)
 
     log("== oneDNN GEMM rate")
     bf16_cpu = mach["avx512_bf16"] or "amx_bf16" in mach["amx"]

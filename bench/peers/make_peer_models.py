@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Writes the benchmark models every engine runs, and the fixed check input.
 
-Usage: /usr/bin/python3 bench/peers/make_peer_models.py WORK_DIR MODEL [MODEL ...]   (MODEL: ViT-Ti/16 ...)
+Usage: /usr/bin/python3 bench/peers/make_peer_models.py [--int8] WORK_DIR MODEL [MODEL ...]   (MODEL: ViT-Ti/16 ...)
 
 Per model, from one seeded torchvision VisionTransformer (vitmodels.randomize):
   WORK_DIR/<timm name>.safetensors   torchvision key names, F32, metadata {"model": <timm name>} (vitrt)
   WORK_DIR/<timm name>.onnx          torch.onnx.export, opset 17, dynamic batch axis (ONNX Runtime)
   WORK_DIR/<timm name>.stamp         generator version + seed: the cache key
+  WORK_DIR/<timm name>.int8.onnx     with --int8: the ONNX model in dynamic int8 (onnx_int8.py,
+                                     per-tensor s8 weights), rebuilt when older than the f32 ONNX
 PyTorch itself rebuilds the module from the safetensors file (vitmodels.load_torchvision).
 Also WORK_DIR/check_input_b2.f32: a seeded N(0, 1) batch of 2 images [2, 3, 224, 224], f32 LE.
 Files whose stamp matches are kept, so reruns are fast.
@@ -60,10 +62,29 @@ def make(work, name, seed):
           f"({os.path.getsize(onnx) / 2**20:.0f} MiB) in {time.time() - t0:.0f} s", flush=True)
 
 
+def make_int8(work, name):
+    import onnx
+    import onnx_int8
+
+    src = os.path.join(work, vitmodels.file_stem(name) + ".onnx")
+    dst = os.path.join(work, vitmodels.file_stem(name) + ".int8.onnx")
+    if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        print(f"  {name}: cached ({dst})", flush=True)
+        return
+    m = onnx.load(src)
+    count = onnx_int8.convert(m)
+    onnx.save(m, dst + ".tmp")
+    os.replace(dst + ".tmp", dst)
+    print(f"  {name}: wrote {dst} ({count['MatMul']} MatMul + {count['Gemm']} Gemm in dynamic int8)", flush=True)
+
+
 def main():
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    int8 = "--int8" in args
+    args = [x for x in args if x != "--int8"]
+    if len(args) < 2:
         sys.exit(__doc__)
-    work, names = sys.argv[1], sys.argv[2:]
+    work, names = args[0], args[1:]
     os.makedirs(work, exist_ok=True)
     for n in names:
         if n not in vitmodels.SPECS:
@@ -74,6 +95,8 @@ def main():
     for i, n in enumerate(vitmodels.SPECS):  # seed by position in SPECS: the same weights whatever is asked for
         if n in names:
             make(work, n, seed=1000 + i)
+            if int8:
+                make_int8(work, n)
 
 
 if __name__ == "__main__":

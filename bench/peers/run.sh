@@ -4,7 +4,8 @@
 #   bench/peers/run.sh [--quick] [--threads N] [--batch 1,8] [--rounds R] [--warmup W] [--runs N]
 #                      [--models ViT-Ti/16,ViT-B/16] [--vitrt PATH] [--build] [--work-dir DIR]
 #                      [--torch-variants eager,jit,jit_ofi] [--no-torch-bf16] [--peer-wait passive|default]
-#                      [--results-dir DIR] [--timeout S]
+#                      [--results-dir DIR] [--timeout S] [--int8] [--int8-check-images N]
+#                      [--vitrt-precisions f32,bf16]
 #
 # Installs the peers (npm onnxruntime-node from package-lock.json; Debian python3-torch,
 # python3-torchvision, libopenblas0-openmp, time), builds vitrt if its binary is missing (or
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --vitrt) vitrt="${2:?--vitrt needs a path}"; shift 2 ;;
     --work-dir) work="${2:?--work-dir needs a directory}"; shift 2 ;;
     --build) build=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; echo; exec /usr/bin/python3 "$here/compare.py" --help ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; echo; exec /usr/bin/python3 "$here/compare.py" --help ;;
     *) pass+=("$1"); shift ;;
   esac
 done

@@ -9,6 +9,12 @@ Variants:
   jit          fp32, torch.jit.trace + torch.jit.freeze
   jit_ofi      fp32, torch.jit.trace + torch.jit.optimize_for_inference (freeze + oneDNN conversions)
   bf16         the whole model cast with model.to(torch.bfloat16), bf16 input, eager (not autocast)
+  int8         dynamic int8: torch.ao.quantization.quantize_dynamic({nn.Linear}, qint8) after the
+               attention is rewritten with qkv/proj nn.Linear (vitmodels.linear_attention), so every
+               Linear is int8 (s8 per-tensor weights, u8 per-tensor activations quantized at run time),
+               quantized engine 'onednn' (Debian's torch has no FBGEMM); eager
+  int8_mlp     the same on the stock torchvision module: only the MLP and the head are quantized
+               (torchvision's nn.MultiheadAttention is out of quantize_dynamic's reach)
 Prints one JSON object (times_ms: every timed run). run.sh starts it with /usr/bin/python3,
 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp and OPENBLAS_CORETYPE=SkylakeX.
 """
@@ -26,7 +32,7 @@ import torch  # noqa: E402
 
 import vitmodels  # noqa: E402
 
-VARIANTS = ("eager", "jit", "jit_ofi", "bf16")
+VARIANTS = ("eager", "jit", "jit_ofi", "bf16", "int8", "int8_mlp")
 
 
 def blas_library():
@@ -43,6 +49,8 @@ def prepare(variant, model, example):
     """Returns (callable, input dtype)."""
     if variant == "bf16":
         return model.to(torch.bfloat16), torch.bfloat16
+    if variant in ("int8", "int8_mlp"):
+        return vitmodels.quantize_dynamic_int8(model, all_linears=variant == "int8"), torch.float32
     if variant == "eager":
         return model, torch.float32
     with torch.inference_mode(False), torch.no_grad():
@@ -85,7 +93,8 @@ def main():
 
     info = {"engine": "pytorch", "variant": a.variant, "model": a.model_name, "batch": batch, "threads": a.threads,
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "blas": blas_library(),
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""), "load_ms": load_ms}
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""), "load_ms": load_ms,
+            "quantized_engine": torch.backends.quantized.engine if a.variant.startswith("int8") else None}
     with torch.inference_mode():
         if checking:
             y = fn(x).float().numpy()

@@ -113,3 +113,98 @@ def load_torchvision(name, safetensors_path):
     state = {k: torch.from_numpy(v) for k, v in tensors.items()}
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+def timm_to_torchvision(tensors):
+    """timm ViT state dict (numpy) -> torchvision VisionTransformer names (the real ViT-Ti/16 in
+    ../shared/data has timm names; the harness runs torchvision modules)."""
+    out = {}
+    for k, v in tensors.items():
+        p = k.split(".")
+        if k == "cls_token":
+            n = "class_token"
+        elif k == "pos_embed":
+            n = "encoder.pos_embedding"
+        elif p[0] == "patch_embed":
+            n = "conv_proj." + p[-1]
+        elif p[0] == "norm":
+            n = "encoder.ln." + p[-1]
+        elif p[0] == "head":
+            n = "heads.head." + p[-1]
+        elif p[0] == "blocks":
+            sub = {"norm1": "ln_1", "norm2": "ln_2", "attn.proj": "self_attention.out_proj",
+                   "mlp.fc1": "mlp.0", "mlp.fc2": "mlp.3"}
+            mid = ".".join(p[2:-1])
+            pre = f"encoder.layers.encoder_layer_{p[1]}."
+            if mid == "attn.qkv":
+                n = pre + "self_attention.in_proj_" + p[-1]
+            elif mid in sub:
+                n = pre + sub[mid] + "." + p[-1]
+            else:
+                raise KeyError(f"timm key {k} has no torchvision counterpart")
+        else:
+            raise KeyError(f"timm key {k} has no torchvision counterpart")
+        out[n] = v
+    return out
+
+
+def load_timm_vit_as_torchvision(path, name="ViT-Ti/16"):
+    """A timm-named ViT safetensors file (e.g. the real ViT-Ti/16) as an eval torchvision module."""
+    import torch
+
+    model = build_torchvision(name)
+    tensors, _ = load_safetensors(path)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in timm_to_torchvision(tensors).items()}, strict=True)
+    return model.eval()
+
+
+def linear_attention(model):
+    """Replaces every torchvision nn.MultiheadAttention by the same attention written with two
+    nn.Linear modules (qkv, proj), as timm writes it, so quantize_dynamic({nn.Linear}) reaches all
+    four GEMMs of a block: torchvision's MHA keeps in_proj as a bare parameter and its out_proj is a
+    NonDynamicallyQuantizableLinear, so quantize_dynamic on the stock module only quantizes the MLP
+    and the head. Same numbers in f32 (checked by int8_check.py)."""
+    import torch
+    from torch import nn
+
+    class Attention(nn.Module):
+        def __init__(self, mha):
+            super().__init__()
+            d = mha.embed_dim
+            self.heads = mha.num_heads
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+            with torch.no_grad():
+                self.qkv.weight.copy_(mha.in_proj_weight)
+                self.qkv.bias.copy_(mha.in_proj_bias)
+                self.proj.weight.copy_(mha.out_proj.weight)
+                self.proj.bias.copy_(mha.out_proj.bias)
+
+        def forward(self, query, key=None, value=None, need_weights=False):
+            b, t, d = query.shape
+            h = self.heads
+            q, k, v = self.qkv(query).reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+            a = ((q * (d // h) ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
+            return self.proj((a @ v).transpose(1, 2).reshape(b, t, d)), None
+
+    for layer in model.encoder.layers:
+        layer.self_attention = Attention(layer.self_attention)
+    return model
+
+
+def quantize_dynamic_int8(model, all_linears=True, engine="onednn"):
+    """PyTorch dynamic int8 (torch.ao.quantization.quantize_dynamic, {nn.Linear}, qint8): weights s8
+    per tensor, activations u8 per tensor quantized at run time. all_linears: first rewrite the
+    attention with nn.Linear (linear_attention), else only the MLP and the head are quantized.
+    engine: Debian's torch 1.13 is built without FBGEMM ('onednn' and 'qnnpack' only); 'onednn' is
+    its x86 int8 backend (VNNI where the CPU has it)."""
+    import torch
+    from torch import nn
+
+    if engine not in torch.backends.quantized.supported_engines:
+        raise RuntimeError(f"quantized engine {engine!r} not in this torch build "
+                           f"({torch.backends.quantized.supported_engines})")
+    torch.backends.quantized.engine = engine
+    if all_linears:
+        model = linear_attention(model)
+    return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8).eval()
