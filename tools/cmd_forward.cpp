@@ -18,7 +18,7 @@ void add_forward(CLI::App& root) {
     a->engine.add_to(*app);
     app->add_option("--input,-i", a->input, "raw little-endian f32 [batch, 3, H, W]")->required();
     app->add_option("--output,-o", a->output, "raw f32 [batch, classes] written here")->required();
-    app->add_option("--batch,-b", a->batch, "images in the input file")->check(CLI::Range(1, 65536));
+    app->add_option("--batch,-b", a->batch, "images in the input file")->check(int_range(1, 65536));
     app->final_callback([a]() {
         auto engine = a->engine.load();
         const size_t n = engine->input_size() * size_t(a->batch);
