@@ -33,10 +33,6 @@ std::string json_number(double v);
 // ("--top-k must be at least 1 (got 0)"), instead of CLI11's floating-point range text.
 CLI::Validator int_range(long long lo, long long hi);
 
-// Upper bound of --threads: more threads than this is never useful here, and asking the OS for
-// tens of thousands aborts inside the OpenMP runtime.
-inline constexpr int max_threads = 1024;
-
 // Throws vitrt::Error when stdout is in a failed state (disk full, closed pipe, ...).
 void check_stdout();
 

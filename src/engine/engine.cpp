@@ -63,7 +63,7 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::load(const std::string& model_path, const EngineOptions& options) {
-    check(options.threads >= 0, "threads must be >= 0");
+    check(options.threads >= 0 && options.threads <= max_threads, "threads must be 0 (all cores) to " + std::to_string(max_threads));
     check(options.image_size >= 0 && options.image_size <= max_image_size,
           "image size " + std::to_string(options.image_size) + " is out of range: 0 (the checkpoint's) to " +
               std::to_string(max_image_size));
