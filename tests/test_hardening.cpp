@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <random>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "image/image.hpp"
 #include "io/checkpoint.hpp"
 #include "io/finite.hpp"
+#include "io/model_source.hpp"
 #include "test_image_util.hpp"
 #include "test_io_util.hpp"
 
@@ -124,6 +126,17 @@ TEST(Hardening, FifoAndDevicesAreRefusedWithoutBlocking) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
     EXPECT_TRUE(contains(error_of([] { image::decode_file("/dev/zero"); }), "not a regular file"));
     EXPECT_TRUE(contains(error_of([] { image::decode_file("/nonexistent/x.jpg"); }), "cannot open"));
+}
+
+TEST(Hardening, FifosGivenAsModelFilesAreRefusedWithoutBlocking) {
+    const std::string dir = test::temp_dir() + "/fifo_model";
+    std::filesystem::create_directories(dir);
+    ASSERT_EQ(mkfifo((dir + "/weights").c_str(), 0600), 0);  // no extension: content sniffing
+    ASSERT_EQ(mkfifo((dir + "/w.safetensors").c_str(), 0600), 0);
+    EXPECT_TRUE(contains(error_of([&] { load_checkpoint(dir + "/weights"); }), "not a regular file"));
+    EXPECT_TRUE(contains(error_of([&] { load_safetensors(dir + "/w.safetensors"); }), "not a regular file"));
+    ASSERT_EQ(mkfifo((dir + "/config.json").c_str(), 0600), 0);
+    EXPECT_TRUE(contains(error_of([&] { read_json_file(dir + "/config.json"); }), "not a regular file"));
 }
 
 using test::io::set_le;

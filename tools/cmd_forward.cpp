@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli_common.hpp"
+#include "io/mmap_file.hpp"
 
 namespace vitrt::cli {
 
@@ -22,6 +23,7 @@ void add_forward(CLI::App& root) {
     app->final_callback([a]() {
         auto engine = a->engine.load();
         const size_t n = engine->input_size() * size_t(a->batch);
+        check_regular_file(a->input);  // the size check below needs a file; a FIFO would block
         std::ifstream f(a->input, std::ios::binary | std::ios::ate);
         check(bool(f), a->input + ": cannot open");
         const auto size = size_t(f.tellg());
