@@ -21,7 +21,20 @@ struct EngineFlags {
 // .jpg/.jpeg/.png (any case), sorted. A missing path is returned too (it fails later, loudly).
 std::vector<std::string> list_images(const std::vector<std::string>& inputs);
 
+// Escapes s for inside a JSON string. The result is always valid UTF-8: bytes that are not
+// part of a valid UTF-8 sequence (e.g. a Latin-1 file name) are written as the six characters
+// "\\xNN" (Python's "backslashreplace"), so the JSON stays valid and the byte stays visible.
 std::string json_escape(const std::string& s);
+
+// A JSON number, or null for NaN/Inf (which JSON cannot represent).
+std::string json_number(double v);
+
+// An integer flag's range check with a message naming the flag and the range
+// ("--top-k must be at least 1 (got 0)"), instead of CLI11's floating-point range text.
+CLI::Validator int_range(long long lo, long long hi);
+
+// Throws vitrt::Error when stdout is in a failed state (disk full, closed pipe, ...).
+void check_stdout();
 
 void add_classify(CLI::App& root);
 void add_info(CLI::App& root);

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli_common.hpp"
+#include "io/mmap_file.hpp"
 
 namespace vitrt::cli {
 
@@ -18,10 +19,11 @@ void add_forward(CLI::App& root) {
     a->engine.add_to(*app);
     app->add_option("--input,-i", a->input, "raw little-endian f32 [batch, 3, H, W]")->required();
     app->add_option("--output,-o", a->output, "raw f32 [batch, classes] written here")->required();
-    app->add_option("--batch,-b", a->batch, "images in the input file")->check(CLI::Range(1, 65536));
+    app->add_option("--batch,-b", a->batch, "images in the input file")->check(int_range(1, 65536));
     app->final_callback([a]() {
         auto engine = a->engine.load();
         const size_t n = engine->input_size() * size_t(a->batch);
+        check_regular_file(a->input);  // the size check below needs a file; a FIFO would block
         std::ifstream f(a->input, std::ios::binary | std::ios::ate);
         check(bool(f), a->input + ": cannot open");
         const auto size = size_t(f.tellg());

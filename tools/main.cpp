@@ -35,12 +35,22 @@ int main(int argc, char** argv) {
     vitrt::cli::add_embed(app);
     vitrt::cli::add_quantize(app);
     vitrt::cli::add_eval(app);
+    // Output that cannot be written (a full disk, > /dev/full) is a failure, not exit 0.
+    auto finish = [](int rc) {
+        try {
+            vitrt::cli::check_stdout();
+        } catch (const vitrt::Error& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return rc ? rc : 2;
+        }
+        return rc;
+    };
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {  // a command's exit status
-        return e.get_exit_code();
+        return finish(e.get_exit_code());
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return finish(app.exit(e));
     } catch (const vitrt::Error& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;
@@ -48,5 +58,5 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;
     }
-    return 0;
+    return finish(0);
 }

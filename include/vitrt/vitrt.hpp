@@ -24,10 +24,23 @@ struct EngineOptions {
     std::string device = "cpu";    // "cpu", "cuda" (NVIDIA GPU, libvitrt_cuda.so) or "ref" (scalar oracle)
     // f32 | bf16 | w8a8-dynamic (alias int8) | w8 | w4 on cpu; f32 | tf32 | f16 | bf16 on cuda.
     std::string precision = "f32";
-    int threads = 0;               // 0 = all cores
-    int image_size = 0;            // 0 = the checkpoint's resolution
+    int threads = 0;               // 0 = all cores; at most max_threads
+    int image_size = 0;            // 0 = the checkpoint's resolution; at most max_image_size
     std::string arch;              // timm architecture name, when the checkpoint does not say
+    // Images with more pixels are refused before decoding (0 = PIL's decompression-bomb limit,
+    // 178956970 pixels; at most 2^28).
+    long long max_image_pixels = 0;
+    // Bytes of decoded images in flight at once across the threads calling preprocess_*; a
+    // larger image waits and decodes alone (0 = 1 GiB).
+    size_t decode_memory_bytes = 0;
 };
+
+// Largest --image-size / EngineOptions::image_size: 4096 is 65536 tokens at patch 16, already
+// far beyond any trained ViT; above it the arena alone would be tens of GB.
+inline constexpr int max_image_size = 4096;
+// Largest EngineOptions::threads: more is never useful, and asking for tens of thousands of
+// threads aborts inside the OpenMP runtime.
+inline constexpr int max_threads = 1024;
 
 struct ModelInfo {
     std::string family;            // "vit"

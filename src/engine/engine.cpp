@@ -31,15 +31,25 @@ struct Engine::Impl {
     std::mutex mutex;
     OpProfile profile;
     std::unique_ptr<Ops> profiling_ops;  // wraps ops while profiling is on
+    std::unique_ptr<image::DecodeMemoryBudget> decode_budget;  // shared by every preprocess_* call
+    image::DecodeLimits decode_limits;                         // points at decode_budget
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::load(const std::string& model_path, const EngineOptions& options) {
-    check(options.threads >= 0, "threads must be >= 0");
-    check(options.image_size >= 0, "image size must be >= 0");
+    check(options.threads >= 0 && options.threads <= max_threads, "threads must be 0 (all cores) to " + std::to_string(max_threads));
+    check(options.image_size >= 0 && options.image_size <= max_image_size,
+          "image size " + std::to_string(options.image_size) + " is out of range: 0 (the checkpoint's) to " +
+              std::to_string(max_image_size));
+    check(options.max_image_pixels >= 0 && options.max_image_pixels <= image::max_image_pixels,
+          "max image pixels must be 0 (default) to " + std::to_string(image::max_image_pixels));
     auto impl = std::make_unique<Impl>();
+    impl->decode_budget = std::make_unique<image::DecodeMemoryBudget>(
+        options.decode_memory_bytes ? options.decode_memory_bytes : image::default_decode_memory_bytes);
+    impl->decode_limits = {options.max_image_pixels > 0 ? int64_t(options.max_image_pixels) : image::default_max_image_pixels,
+                           impl->decode_budget.get()};
     LoadOptions lo;
     lo.image_size = options.image_size;
     lo.arch = options.arch;
@@ -101,11 +111,11 @@ int Engine::num_classes() const { return impl_->loaded.model->num_classes(); }
 const std::vector<std::string>& Engine::labels() const { return impl_->labels; }
 
 void Engine::preprocess_file(const std::string& path, float* out) const {
-    image::preprocess(image::decode_file(path), impl_->loaded.preprocess, out);
+    image::preprocess(image::decode_file(path, impl_->decode_limits), impl_->loaded.preprocess, out);
 }
 
 void Engine::preprocess_encoded(const unsigned char* data, size_t size, const std::string& name, float* out) const {
-    image::preprocess(image::decode_memory(data, size, name), impl_->loaded.preprocess, out);
+    image::preprocess(image::decode_memory(data, size, name, impl_->decode_limits), impl_->loaded.preprocess, out);
 }
 
 namespace {

@@ -1,6 +1,9 @@
 // Format dispatch by magic bytes, file reading, and interpolation names.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -39,7 +42,30 @@ std::string describe_unknown(const uint8_t* data, size_t size) {
 
 }  // namespace
 
-void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format) {
+std::shared_ptr<void> DecodeMemoryBudget::acquire(size_t bytes) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // A request over the whole budget waits until nothing else is in flight, then runs alone.
+    cv_.wait(lock, [&] { return used_ == 0 || (bytes <= capacity_ && used_ + bytes <= capacity_); });
+    used_ += bytes;
+    // A non-null pointer whose deleter gives the bytes back (the pointee is never used).
+    return std::shared_ptr<void>(this, [bytes](DecodeMemoryBudget* b) { b->release(bytes); });
+}
+
+void DecodeMemoryBudget::release(size_t bytes) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        used_ -= bytes;
+    }
+    cv_.notify_all();
+}
+
+size_t DecodeMemoryBudget::in_use() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return used_;
+}
+
+void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format,
+                      int64_t max_pixels) {
     const std::string dims = std::to_string(width) + "x" + std::to_string(height);
     if (width <= 0 || height <= 0)
         throw Error(name + ": " + format + " header declares an empty image (" + dims + ")");
@@ -47,27 +73,51 @@ void check_image_size(int64_t width, int64_t height, const std::string& name, co
         throw Error(name + ": " + format + " image is too large (" + dims + "); the limit is " +
                     std::to_string(max_image_side) + " pixels per side and " +
                     std::to_string(max_image_pixels) + " pixels in all (corrupt header?)");
+    const int64_t limit = std::clamp<int64_t>(max_pixels, 1, max_image_pixels);
+    if (width * height > limit)
+        throw Error(name + ": " + format + " image is too large (" + dims + " = " +
+                    std::to_string(width * height) + " pixels; the limit is " +
+                    std::to_string(limit) +
+                    ", as PIL's decompression-bomb guard): a corrupt or hostile file, or a huge "
+                    "image; raise the limit with --max-image-pixels if it is genuine");
 }
 
-RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name) {
+RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name,
+                       const DecodeLimits& limits) {
     if (size == 0 || data == nullptr)
         throw Error(name + ": empty file (0 bytes); expected a JPEG or PNG image");
     // The same signatures PIL's JpegImagePlugin/PngImagePlugin accept.
-    if (starts_with(data, size, "\xff\xd8\xff", 3)) return decode_jpeg(data, size, name);
-    if (starts_with(data, size, "\x89PNG\r\n\x1a\n", 8)) return decode_png(data, size, name);
+    if (starts_with(data, size, "\xff\xd8\xff", 3)) return decode_jpeg(data, size, name, limits);
+    if (starts_with(data, size, "\x89PNG\r\n\x1a\n", 8))
+        return decode_png(data, size, name, limits);
     throw Error(name + ": " + describe_unknown(data, size) + "; supported formats: JPEG, PNG");
 }
 
-RgbImage decode_file(const std::string& path) {
+RgbImage decode_file(const std::string& path, const DecodeLimits& limits) {
+    // stat before open and O_NONBLOCK: opening a FIFO for reading would block until a writer
+    // appears, and reading a device may never end. Only regular files are images.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        throw Error(path + ": cannot open image file: " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not an image file");
+    if (!S_ISREG(st.st_mode))
+        throw Error(path + ": not a regular file (a FIFO, socket or device); expected a JPEG or "
+                           "PNG image file");
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw Error(path + ": cannot open image file: " + std::strerror(errno));
     struct FileCloser {
         void operator()(std::FILE* f) const { std::fclose(f); }
     };
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-    if (!f) throw Error(path + ": cannot open image file: " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fileno(f.get()), &st) != 0)
+    std::unique_ptr<std::FILE, FileCloser> f(::fdopen(fd, "rb"));
+    if (!f) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(path + ": cannot open image file: " + std::strerror(err));
+    }
+    // The path may have been replaced between stat and open: check what was opened.
+    if (fstat(fd, &st) != 0)
         throw Error(path + ": cannot stat image file: " + std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not an image file");
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file; expected an image file");
     if (int64_t(st.st_size) > max_file_bytes)
         throw Error(path + ": file too large for an image (" + std::to_string(st.st_size) +
                     " bytes)");
@@ -82,7 +132,7 @@ RgbImage decode_file(const std::string& path) {
         bytes.insert(bytes.end(), buf, buf + n);
     }
     if (std::ferror(f.get())) throw Error(path + ": read error: " + std::strerror(errno));
-    return decode_memory(bytes.data(), bytes.size(), path);
+    return decode_memory(bytes.data(), bytes.size(), path, limits);
 }
 
 Interp parse_interp(const std::string& s) {

@@ -157,7 +157,8 @@ struct SessionGuard {
 
 }  // namespace
 
-RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name) {
+RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name,
+                     const DecodeLimits& limits) {
     auto session = std::make_unique<JpegSession>();
     JpegSession* s = session.get();
     std::memset(s, 0, sizeof *s);
@@ -176,11 +177,19 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name) 
 
     if (!read_header(s, data, size)) throw fail("cannot decode JPEG header");
     jpeg_decompress_struct* ci = &s->cinfo;
-    check_image_size(ci->image_width, ci->image_height, name, "JPEG");
+    check_image_size(ci->image_width, ci->image_height, name, "JPEG", limits.max_pixels);
     const int components = ci->num_components;
     if (components != 1 && components != 3 && components != 4)
         throw Error(name + ": unsupported JPEG with " + std::to_string(components) +
                     " colour components (expected 1, 3 or 4)");
+    // Reserve the peak before libjpeg allocates: the RGB output, a row of scratch and, for
+    // progressive files, the whole-image coefficient buffers jpeg_start_decompress allocates
+    // (2 bytes per coefficient per component; chroma may be subsampled, so this is an upper bound).
+    const size_t pixels = size_t(ci->image_width) * size_t(ci->image_height);
+    std::shared_ptr<void> lease;
+    if (limits.budget)
+        lease = limits.budget->acquire(pixels * 3 + size_t(ci->image_width) * 4 +
+                                       (ci->progressive_mode ? pixels * size_t(components) * 2 : 0));
     s->progress.progress_monitor = on_progress;
     ci->progress = &s->progress;
     if (!start(s)) throw fail("corrupt JPEG data");
@@ -203,6 +212,7 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name) 
                     std::to_string(img.height) + " JPEG image");
     }
     if (!read_rows(s, img.pixels.data(), scratch.data())) throw fail("corrupt JPEG data");
+    img.lease = std::move(lease);
     return img;
 }
 

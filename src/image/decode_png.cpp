@@ -197,7 +197,8 @@ struct SessionGuard {
 
 }  // namespace
 
-RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
+RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name,
+                    const DecodeLimits& limits) {
     auto session = std::make_unique<PngSession>();
     PngSession* s = session.get();
     s->data = data;
@@ -223,7 +224,7 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(s->png, s->info, &width, &height, &bit_depth, &color_type, &interlace, nullptr,
                  nullptr);
-    check_image_size(width, height, name, "PNG");
+    check_image_size(width, height, name, "PNG", limits.max_pixels);
 
     auto format = std::make_unique<PngFormat>();
     PngFormat* f = format.get();
@@ -253,6 +254,12 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
     if (rowbytes < size_t(width) * size_t(samples) * (bit_depth == 16 ? 2 : 1))
         throw Error(name + ": PNG decoder reports an unexpected row size");
 
+    // Reserve the peak before allocating it: the RGB output plus one raw row, or the whole raw
+    // image for interlaced files (up to 8 bytes per pixel for 16-bit RGBA).
+    std::shared_ptr<void> lease;
+    if (limits.budget)
+        lease = limits.budget->acquire(size_t(width) * size_t(height) * 3 +
+                                       rowbytes * (passes == 1 ? 1 : size_t(height)));
     RgbImage img;
     std::vector<uint8_t> row, raw_image;
     try {
@@ -270,6 +277,7 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name) {
     if (!read_pixels(s, f, int(height), rowbytes, passes, img.pixels.data(), row.data(),
                      raw_image.data()))
         throw fail();
+    img.lease = std::move(lease);
     return img;
 }
 

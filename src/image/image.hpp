@@ -7,8 +7,11 @@
 // down in docs/preprocessing.md; tests/test_image*.cpp check it against /usr/bin/python3.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,26 +22,69 @@ struct RgbImage {
     int width = 0;
     int height = 0;
     std::vector<uint8_t> pixels;
+    std::shared_ptr<void> lease;  // decode memory reserved from a DecodeMemoryBudget, if any
 };
 
-// Decoders refuse larger images before allocating anything: a corrupt or hostile header must not
-// make us allocate gigabytes (2^28 pixels is 768 MiB of RGB).
+// Hard limits: no decoder goes beyond them whatever the caller allows (2^28 pixels is 768 MiB of
+// RGB), and resize outputs stay below them.
 inline constexpr int max_image_side = 32768;
 inline constexpr int64_t max_image_pixels = int64_t(1) << 28;
 
-// Throws vitrt::Error naming `name` when width x height is empty or over the limits above.
-void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format);
+// The default pixel limit, PIL's decompression-bomb guard: Image.MAX_IMAGE_PIXELS is 89478485
+// (a warning above it) and PIL refuses images above twice that. We refuse above the same
+// 178956970 pixels (a 633-byte JPEG header can otherwise ask for 800 MB); callers that need
+// larger images raise it (the CLI's --max-image-pixels), up to max_image_pixels.
+inline constexpr int64_t default_max_image_pixels = 2 * int64_t(89478485);
+
+// Bounds the decode memory of all images in flight at once (the classify pipeline decodes on
+// every thread): a decoder reserves its peak bytes before allocating them and keeps the
+// reservation in RgbImage::lease until the image is destroyed. acquire() waits while the
+// reservation does not fit; a request larger than the whole budget runs alone (so any image the
+// pixel limit admits still decodes, just not beside others). Thread-safe.
+class DecodeMemoryBudget {
+public:
+    explicit DecodeMemoryBudget(size_t bytes) : capacity_(bytes) {}
+    std::shared_ptr<void> acquire(size_t bytes);
+    size_t in_use() const;
+    size_t capacity() const { return capacity_; }
+
+private:
+    void release(size_t bytes);
+    const size_t capacity_;
+    size_t used_ = 0;
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+};
+
+// Default decode budget: 1 GiB: ~28 twelve-megapixel photos at once, or one image at the
+// default pixel limit (537 MB of RGB plus decoder buffers).
+inline constexpr size_t default_decode_memory_bytes = size_t(1) << 30;
+
+struct DecodeLimits {
+    int64_t max_pixels = default_max_image_pixels;  // clamped to max_image_pixels
+    DecodeMemoryBudget* budget = nullptr;           // none: no bound across threads
+};
+
+// Throws vitrt::Error naming `name` when width x height is empty or over the limits (the
+// smaller of max_image_pixels and max_pixels), saying how to raise the pixel limit.
+void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format,
+                      int64_t max_pixels = default_max_image_pixels);
 
 // Decodes JPEG (grayscale, RGB, CMYK/YCCK incl. Adobe-inverted) or PNG (gray, gray+alpha,
 // palette, RGB, RGBA, 1/2/4/8/16-bit) to RGB as PIL's convert("RGB") does (alpha is dropped,
 // not composited). The format is found from the magic bytes, never from the name. Throws
 // vitrt::Error naming `name` for unreadable, truncated, oversized or unknown data.
-RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name);
-RgbImage decode_file(const std::string& path);
+// decode_file refuses anything but a regular file (a FIFO or device would block or never end)
+// without blocking on it.
+RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name,
+                       const DecodeLimits& limits = {});
+RgbImage decode_file(const std::string& path, const DecodeLimits& limits = {});
 
 // The format-specific halves of decode_memory (data must carry the right magic bytes).
-RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name);
-RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name);
+RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name,
+                     const DecodeLimits& limits = {});
+RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name,
+                    const DecodeLimits& limits = {});
 
 enum class Interp { nearest, bilinear, bicubic };
 Interp parse_interp(const std::string& s);  // "bicubic", "bilinear", "nearest"; Error otherwise

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "io/mmap_file.hpp"
 #include "io/zip_reader.hpp"
 
 namespace vitrt {
@@ -28,6 +29,7 @@ const HostTensor& Checkpoint::get(const std::string& name) const {
 
 Checkpoint load_checkpoint(const std::string& path) {
     // Sniff the content: extensions lie (".bin", no extension) more often than magic bytes do.
+    check_regular_file(path);  // a FIFO would block the sniffing read below
     uint8_t head[4] = {0, 0, 0, 0};
     std::ifstream f(path, std::ios::binary);
     if (f) f.read(reinterpret_cast<char*>(head), 4);

@@ -12,14 +12,18 @@
 
 namespace vitrt {
 
+void check_regular_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot open: " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not a file");
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file (a FIFO, socket or device)");
+}
+
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
     // stat before open: opening a FIFO read-only would block until a writer appears.
+    check_regular_file(path);
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-        throw Error(path + ": cannot open: " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
-
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         const int err = errno;

@@ -13,6 +13,11 @@
 
 namespace vitrt {
 
+// Throws vitrt::Error naming the path when it is missing or not a regular file (a FIFO, socket,
+// device or directory), without opening it: opening a FIFO for reading blocks until a writer
+// appears. Call before any open of a path a user gave.
+void check_regular_file(const std::string& path);
+
 class MappedFile {
 public:
     // Maps `path` read-only; throws vitrt::Error (naming the path and the OS reason) when it is

@@ -1,5 +1,7 @@
 #include "io/model_source.hpp"
 
+#include "io/mmap_file.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +11,7 @@ namespace fs = std::filesystem;
 namespace vitrt {
 
 nlohmann::json read_json_file(const std::string& path) {
+    check_regular_file(path);  // a FIFO named config.json would block the read
     std::ifstream f(path, std::ios::binary);
     check(bool(f), path + ": cannot open");
     std::stringstream ss;

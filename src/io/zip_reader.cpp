@@ -29,6 +29,16 @@ constexpr uint64_t kMaxMemberBytes = 16ull << 30;
 // beyond that ratio cannot be honest, and is refused before its buffer is allocated.
 constexpr uint64_t kMaxDeflateRatio = 1032;
 
+// The whole archive: what its members may inflate to in total. Members may not overlap (an
+// "overlapping" zip bomb reuses one compressed kernel for many members: 42 kB -> 5 GB), so with
+// the per-member ratio above the total is at most ~1032 x the file. A real checkpoint is float
+// data that deflate barely shrinks (~1.1:1), so the total is capped much lower: 64 x the file
+// size, with a 256 MiB floor for small archives of constant arrays, and 64 GiB in all (ViT-e,
+// 3.9 B parameters, is 16 GB in f32). A bomb is refused before any member is inflated.
+constexpr uint64_t kMaxArchiveRatio = 64;
+constexpr uint64_t kMinArchiveCap = 256ull << 20;
+constexpr uint64_t kMaxArchiveBytes = 64ull << 30;
+
 // Chunk for zlib's 32-bit avail_in/avail_out counters.
 constexpr size_t kZlibChunk = size_t(1) << 30;
 
@@ -150,6 +160,35 @@ void ZipReader::read_central_directory() {
         entries_.push_back(std::move(z));
         pos += kCentralSize + name_len + extra_len + comment_len;
     }
+
+    // No two members may share bytes: each one's local header, name and data come before the next
+    // one's local header (a lower bound: the local extra field may add more).
+    std::vector<const ZipEntry*> by_offset;
+    for (const ZipEntry& z : entries_) by_offset.push_back(&z);
+    std::sort(by_offset.begin(), by_offset.end(),
+              [](const ZipEntry* a, const ZipEntry* b) { return a->local_header_offset < b->local_header_offset; });
+    for (size_t i = 0; i + 1 < by_offset.size(); ++i) {
+        const ZipEntry& a = *by_offset[i];
+        uint64_t end = 0;
+        const bool fits = add_ok(a.local_header_offset, kLocalSize + a.name.size(), &end) &&
+                          add_ok(end, a.compressed_size, &end);
+        check(fits && end <= by_offset[i + 1]->local_header_offset,
+              P + ": members '" + a.name + "' and '" + by_offset[i + 1]->name +
+                  "' overlap in the archive; corrupt, or a zip bomb");
+    }
+    // Members that are impossible on their own are left to read(), which names the problem.
+    uint64_t total = 0;
+    for (const ZipEntry& z : entries_) {
+        const bool plausible = z.method == 0 ? z.uncompressed_size == z.compressed_size
+                                             : z.uncompressed_size <= kMaxMemberBytes &&
+                                                   z.uncompressed_size <= z.compressed_size * kMaxDeflateRatio + 1024;
+        if (plausible && !add_ok(total, z.uncompressed_size, &total)) total = UINT64_MAX;
+    }
+    const uint64_t cap = std::min(kMaxArchiveBytes, std::max(kMinArchiveCap, size * kMaxArchiveRatio));
+    check(total <= cap, P + ": members declare " + std::to_string(total) + " bytes in all, from a " +
+                            std::to_string(size) + "-byte file; more than a checkpoint can hold (limit " +
+                            std::to_string(cap) + " bytes: " + std::to_string(kMaxArchiveRatio) +
+                            " x the file size, at most 64 GiB); corrupt, or a zip bomb");
 }
 
 ZipData ZipReader::read(const ZipEntry& z) const {
