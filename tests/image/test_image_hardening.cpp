@@ -11,7 +11,7 @@
 #include "common/test_env.hpp"
 #include "image/image.hpp"
 #include "vitrt/error.hpp"
-#include "image/test_image_util.hpp"
+#include "common/images.hpp"
 
 using namespace vitrt;
 

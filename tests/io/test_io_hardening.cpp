@@ -14,7 +14,7 @@
 #include "io/checkpoint.hpp"
 #include "io/finite.hpp"
 #include "io/model_source.hpp"
-#include "io/test_io_util.hpp"
+#include "common/io_files.hpp"
 
 using namespace vitrt;
 

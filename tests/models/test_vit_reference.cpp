@@ -50,7 +50,7 @@ TEST_P(TimmFixtures, LogitsMatchTimm) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ViT, TimmFixtures,
-                         ::testing::Combine(::testing::ValuesIn(test::kVitTimmFixtures),
+                         ::testing::Combine(::testing::ValuesIn(std::vector<std::string>(std::begin(test::kVitTimmFixtures), std::end(test::kVitTimmFixtures))),
                                             ::testing::Values("cpu", "ref")));
 
 std::string real_model() { return test::shared_data() + "/models/vit_tiny_patch16_224"; }
