@@ -1,6 +1,7 @@
 #include "backends/cpu/gemm_quant_onednn.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -17,6 +18,7 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
 struct QuantWeight {
+    uint64_t id = 0;  // primitives bake in this weight's output scales: part of their cache key
     Precision precision = Precision::w8a8_dynamic;
     int64_t N = 0, K = 0;
     int group_size = 0;
@@ -33,19 +35,18 @@ namespace {
 constexpr int64_t kLayoutM = 197;  // as in gemm_onednn.cpp: the M that picks the weight layout
 
 struct Key {
-    int64_t M, N, K;
+    int64_t M;
+    uint64_t weight;
     int flags;
-    bool operator==(const Key& o) const { return M == o.M && N == o.N && K == o.K && flags == o.flags; }
+    bool operator==(const Key& o) const { return M == o.M && weight == o.weight && flags == o.flags; }
 };
 struct KeyHash {
-    size_t operator()(const Key& k) const {
-        return std::hash<int64_t>()(k.M * 1000003 + k.N * 10007 + k.K * 101 + k.flags);
-    }
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(uint64_t(k.M) * 1000003 + k.weight * 101 + k.flags); }
 };
 
 struct Prim {
     dnnl::matmul prim;
-    dnnl::memory src, wei, dst, scales, zp, rows, bias;
+    dnnl::memory src, wei, dst, zp, rows, bias;
     std::vector<std::pair<int, dnnl::memory>> args;
     std::vector<dnnl_exec_arg_t> cargs;
 };
@@ -69,15 +70,21 @@ struct OnednnQuantGemm::Impl {
     std::vector<float> wf;     // dequantized weight [N, K] for the f32 GEMMs
     const bool native = native_isa();
 
-    dnnl::matmul::primitive_desc make_pd(int64_t M, int64_t N, int64_t K, const dnnl::memory::desc& wmd,
-                                         bool dynamic, bool bias, Activation act, bool accumulate) {
-        dnnl::memory::desc a({M, K}, dynamic ? dt::s8 : dt::u8, tag::ab), c({M, N}, dt::f32, tag::ab);
+    // oneDNN 2.6 picks its brgemm int8 kernels only with constant output scales (runtime ones
+    // fall to gemm:jit or ref_int8) and takes a per-row binary post-op only as {1, M, 1} on a 3-D
+    // matmul ({M, 1} on 2-D runs ref_int8): hence 3-D descriptors {1, M, K} x {1, K, N}, and one
+    // primitive per weight (its scales baked in).
+    dnnl::matmul::primitive_desc make_pd(int64_t M, const QuantWeight& w, const dnnl::memory::desc& wmd, bool bias,
+                                         Activation act, bool accumulate) {
+        const int64_t N = w.N, K = w.K;
+        const bool dynamic = w.precision == Precision::w8a8_dynamic;
+        dnnl::memory::desc a({1, M, K}, dynamic ? dt::s8 : dt::u8, tag::abc), c({1, M, N}, dt::f32, tag::abc);
         dnnl::primitive_attr attr;
-        attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+        attr.set_output_scales(1 << 2, w.out_scales);
         if (!dynamic) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
         dnnl::post_ops po;
-        if (dynamic) po.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({M, 1}, dt::f32, tag::ab));
-        if (bias) po.append_binary(dnnl::algorithm::binary_add, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
+        if (dynamic) po.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, M, 1}, dt::f32, tag::abc));
+        if (bias) po.append_binary(dnnl::algorithm::binary_add, dnnl::memory::desc({1, 1, N}, dt::f32, tag::abc));
         if (act != Activation::none) po.append_eltwise(1.f, eltwise_of(act), 0.f, 0.f);
         if (accumulate) po.append_sum(1.f);
         attr.set_post_ops(po);
@@ -114,18 +121,19 @@ std::shared_ptr<QuantWeight> OnednnQuantGemm::pack(const QuantizedWeight& q) {
     w->precision = q.precision, w->N = q.N, w->K = q.K, w->group_size = q.group_size;
     w->act_scale = q.act_scale, w->zero_point = q.act_zero_point;
     const bool int8 = q.precision == Precision::w8a8 || q.precision == Precision::w8a8_dynamic;
+    static std::atomic<uint64_t> next_id{1};
+    w->id = next_id++;
     if (int8 && I.native) {
-        const bool dynamic = q.precision == Precision::w8a8_dynamic;
-        dnnl::memory::desc any({q.K, q.N}, dt::s8, tag::any);
-        auto pd = I.make_pd(kLayoutM, q.N, q.K, any, dynamic, false, Activation::none, false);
-        // q is [N, K] row-major == the {K, N} matrix in "ba" order.
-        dnnl::memory plain({{q.K, q.N}, dt::s8, tag::ba}, I.eng, const_cast<void*>(q.q.view.data));
+        w->out_scales.assign(q.scales.f32(), q.scales.f32() + q.N);
+        if (q.precision == Precision::w8a8)
+            for (float& s : w->out_scales) s *= q.act_scale;
+        dnnl::memory::desc any({1, q.K, q.N}, dt::s8, tag::any);
+        auto pd = I.make_pd(kLayoutM, *w, any, false, Activation::none, false);
+        // q is [N, K] row-major == the {1, K, N} tensor in "acb" order.
+        dnnl::memory plain({{1, q.K, q.N}, dt::s8, tag::acb}, I.eng, const_cast<void*>(q.q.view.data));
         w->mem = dnnl::memory(pd.weights_desc(), I.eng);
         dnnl::reorder(plain, w->mem).execute(I.strm, plain, w->mem);
         I.strm.wait();
-        w->out_scales.assign(q.scales.f32(), q.scales.f32() + q.N);
-        if (!dynamic)
-            for (float& s : w->out_scales) s *= q.act_scale;
         return w;
     }
     const auto* b = static_cast<const int8_t*>(q.q.view.data);
@@ -144,28 +152,26 @@ void OnednnQuantGemm::Impl::run_int8(const float* x, int64_t M, const QuantWeigh
                                      Activation act, bool accumulate, float* y) {
     const bool dynamic = w.precision == Precision::w8a8_dynamic;
     const int flags = (bias ? 1 : 0) | (dynamic ? 2 : 0) | (accumulate ? 4 : 0) | (int(act) << 3);
-    const Key key{M, w.N, w.K, flags};
+    const Key key{M, w.id, flags};
     auto it = prims.find(key);
     if (it == prims.end()) {
-        auto pd = make_pd(M, w.N, w.K, w.mem.get_desc(), dynamic, bias, act, accumulate);
+        auto pd = make_pd(M, w, w.mem.get_desc(), bias, act, accumulate);
         Prim p;
         p.prim = dnnl::matmul(pd);
         p.src = dnnl::memory(pd.src_desc(), eng, nullptr);
         p.wei = dnnl::memory(pd.weights_desc(), eng, nullptr);
         p.dst = dnnl::memory(pd.dst_desc(), eng, nullptr);
-        p.scales = dnnl::memory({{w.N}, dt::f32, tag::a}, eng, nullptr);
-        p.args = {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_WEIGHTS, p.wei}, {DNNL_ARG_DST, p.dst},
-                  {DNNL_ARG_ATTR_OUTPUT_SCALES, p.scales}};
+        p.args = {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_WEIGHTS, p.wei}, {DNNL_ARG_DST, p.dst}};
         int post = 0;
         if (dynamic) {
-            p.rows = dnnl::memory({{M, 1}, dt::f32, tag::ab}, eng, nullptr);
+            p.rows = dnnl::memory({{1, M, 1}, dt::f32, tag::abc}, eng, nullptr);
             p.args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, p.rows});
         } else {
             p.zp = dnnl::memory({{1}, dt::s32, tag::a}, eng, nullptr);
             p.args.push_back({DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, p.zp});
         }
         if (bias) {
-            p.bias = dnnl::memory({{1, w.N}, dt::f32, tag::ab}, eng, nullptr);
+            p.bias = dnnl::memory({{1, 1, w.N}, dt::f32, tag::abc}, eng, nullptr);
             p.args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, p.bias});
         }
         const size_t need = pd.scratchpad_desc().get_size();
@@ -195,7 +201,6 @@ void OnednnQuantGemm::Impl::run_int8(const float* x, int64_t M, const QuantWeigh
     p.src.set_data_handle(xq.data());
     p.wei.set_data_handle(w.mem.get_data_handle());
     p.dst.set_data_handle(y);
-    p.scales.set_data_handle(const_cast<float*>(w.out_scales.data()));
     if (bias) p.bias.set_data_handle(const_cast<float*>(bias));
     const dnnl_status_t st = dnnl_primitive_execute(p.prim.get(), strm.get(), int(p.cargs.size()), p.cargs.data());
     if (st != dnnl_success) throw Error("oneDNN int8 matmul failed (status " + std::to_string(int(st)) + ")");
