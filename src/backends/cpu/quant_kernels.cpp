@@ -63,24 +63,39 @@ VITRT_AVX512BW void quantize_u8_avx512(const float* x, int64_t n, float act_scal
 
 bool quant_kernels_force_scalar(bool scalar) { return g_force_scalar.exchange(scalar); }
 
+// Small inputs run on the calling thread without entering a parallel region: libgomp allocates a
+// team for every `parallel if (false)` region (a planned forward must not allocate).
+constexpr int64_t kSerialBelow = 1 << 14;
+
 void quantize_rows_s8(const float* x, int64_t M, int64_t K, int8_t* q, float* scales) {
     const bool v = use_avx512();
-#pragma omp parallel for schedule(static) if (M * K > (1 << 14))
-    for (int64_t m = 0; m < M; ++m) {
+    auto row = [&](int64_t m) {
         if (v) quantize_row_s8_avx512(x + m * K, K, q + m * K, scales + m);
         else scales[m] = quant::quantize_row_s8(x + m * K, K, q + m * K);
+    };
+    if (M * K <= kSerialBelow) {
+        for (int64_t m = 0; m < M; ++m) row(m);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t m = 0; m < M; ++m) row(m);
 }
 
 void quantize_u8(const float* x, int64_t n, float act_scale, int zp, uint8_t* q) {
     const bool v = use_avx512();
-    constexpr int64_t kBlock = 1 << 14;
-#pragma omp parallel for schedule(static) if (n > kBlock)
-    for (int64_t b = 0; b < (n + kBlock - 1) / kBlock; ++b) {
+    constexpr int64_t kBlock = kSerialBelow;
+    auto block = [&](int64_t b) {
         const int64_t i = b * kBlock, len = std::min(kBlock, n - i);
         if (v) quantize_u8_avx512(x + i, len, act_scale, zp, q + i);
         else quant::quantize_u8(x + i, len, act_scale, zp, q + i);
+    };
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+    if (blocks <= 1) {
+        if (n > 0) block(0);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) block(b);
 }
 
 // Weights: plain loops the compiler vectorises for each ISA (w = float(q) * scale, as
