@@ -130,7 +130,8 @@ TEST(WeightQuant, ValidateRejectsBrokenWeights) {
         q.scales.view.dtype = DType::f16;
         expect_rejected(q, "scales must be f32");
     }
-    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.f, -1.f}) {
+    // (Negative scales are accepted: a checkpoint may fold a sign into them.)
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.f}) {
         QuantizedWeight q = quantize_weight(w.host, Precision::w8, 32);  // own scales buffer
         q.scales.mutable_f32()[4] = bad;
         expect_rejected(q, "scale 4");
