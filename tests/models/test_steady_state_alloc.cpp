@@ -149,6 +149,15 @@ TEST(SteadyState, VitBf16ForwardDoesNotAllocate) {
     expect_no_allocation("vit_tiny_patch16_224 cpu bf16", *e, random_input(*e));
 }
 
+// Integer linear layers: activation quantization buffers, per-token scales and the dequantized
+// weight scratch (w8, w4) are sized by the first run of a plan too.
+TEST(SteadyState, VitIntegerForwardDoesNotAllocate) {
+    for (const char* p : {"w8a8-dynamic", "w8", "w4"}) {
+        auto e = Engine::load(kBundledVit, {.device = "cpu", .precision = p});
+        expect_no_allocation(std::string("vit_tiny_patch16_224 cpu ") + p, *e, random_input(*e));
+    }
+}
+
 TEST(SteadyState, FastVitForwardDoesNotAllocate) {
     VITRT_REQUIRE_SHARED_DATA();
     for (const char* name : {"fastvit_t8", "fastvit_sa12"}) {

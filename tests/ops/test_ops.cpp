@@ -426,6 +426,16 @@ const Target kTargets[] = {
 };
 INSTANTIATE_TEST_SUITE_P(Ops, OpTest, ::testing::ValuesIn(kTargets), target_name);
 
+// Which int8 GEMM runs is logged, never silent: oneDNN's VNNI kernels, or the exact fallback where
+// oneDNN's ISA has no VNNI (ONEDNN_MAX_CPU_ISA=AVX2 / AVX512_CORE, older CPUs).
+TEST(OpTargets, CpuDetailsNameTheInt8Path) {
+    const std::string d = make_backend("cpu")->details();
+    const bool vnni = d.find("ISA avx512_core_vnni") != std::string::npos ||
+                      d.find("ISA avx512_core_bf16") != std::string::npos ||
+                      d.find("ISA avx512_core_amx") != std::string::npos || d.find("ISA avx2_vnni") != std::string::npos;
+    EXPECT_NE(d.find(vnni ? "int8 GEMMs: oneDNN VNNI" : "int8 GEMMs: exact fallback (no VNNI)"), std::string::npos) << d;
+}
+
 TEST(OpTargets, UnknownBackendsAndPrecisionsAreClearErrors) {
     EXPECT_THROW(make_backend("tpu"), Error);
     EXPECT_THROW(parse_precision("int3"), Error);

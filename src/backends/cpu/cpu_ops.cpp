@@ -7,9 +7,11 @@
 #include <cstring>
 
 #include "backends/cpu/gemm_onednn.hpp"
+#include "backends/cpu/gemm_quant_onednn.hpp"
 #include "backends/cpu/kernels.hpp"
 #include "backends/cpu/conv_onednn.hpp"
 #include "backends/cpu/kernels_conv.hpp"
+#include "quant/weight_quant.hpp"
 
 namespace vitrt {
 namespace {
@@ -18,6 +20,7 @@ namespace {
 struct CpuLinear final : PreparedWeight {
     using PreparedWeight::PreparedWeight;
     std::shared_ptr<cpu::PackedWeight> gemm;  // f32 / bf16: oneDNN blocked layout
+    std::shared_ptr<cpu::QuantWeight> quant;  // w8a8, w8a8-dynamic, w8, w4
 };
 struct CpuParam final : PreparedWeight {
     using PreparedWeight::PreparedWeight;
@@ -42,12 +45,14 @@ public:
             att = bf16_attention_ ? "bf16 attention (head dim <= 128; f32 above)"
                                   : "f32 attention (bf16 asked; this CPU has no AVX512-BF16 dot products)";
         return "cpu (" + cpu::onednn_description() + ", " + std::to_string(omp_get_max_threads()) + " threads, " +
-               att + ", erf GELU)";
+               att + ", erf GELU, " + cpu::OnednnQuantGemm::description() + ")";
     }
 
     bool supports(Precision p, WeightRole role) const override {
         if (p == Precision::f32) return true;
-        return role == WeightRole::linear && p == Precision::bf16;
+        if (role != WeightRole::linear) return false;
+        return p == Precision::bf16 || p == Precision::w8a8 || p == Precision::w8a8_dynamic || p == Precision::w8 ||
+               p == Precision::w4;
     }
 
     Tensor prepare_weight(const HostTensor& w, const WeightSpec& spec) override {
@@ -55,6 +60,7 @@ public:
             throw Error(std::string("cpu: precision ") + precision_name(spec.precision) + " is not available for " +
                         role_name(spec.role) + " weights (weight '" + spec.name + "')");
         if (spec.role == WeightRole::conv) return prepare_conv_weight(w);
+        if (precision_info(spec.precision).integer) return prepare_quantized(spec);
         HostTensor f = to_f32(w);
         Tensor t;
         t.dtype = DType::f32;
@@ -95,6 +101,7 @@ public:
         const bool acc = o.residual != nullptr;
         if (acc && o.residual->data != y.data) std::memcpy(y.data, o.residual->data, size_t(M * N) * 4);
         const auto& lw = prepared_as<CpuLinear>(w, this, WeightRole::linear, "cpu linear");
+        if (lw.quant) return quant_.run(x.f32(), M, *lw.quant, o.bias ? o.bias->f32() : nullptr, o.act, acc, y.f32(), gemm_);
         gemm_.run(x.f32(), M, *lw.gemm, o.bias ? o.bias->f32() : nullptr, o.act, acc, y.f32());
     }
 
@@ -177,8 +184,26 @@ public:
 
 private:
     cpu::OnednnGemm gemm_;
+    cpu::OnednnQuantGemm quant_;
     Precision attention_;
     bool bf16_attention_ = cpu::cpu_has_avx512_bf16();
+
+    Tensor prepare_quantized(const WeightSpec& spec) {
+        check(spec.quantized != nullptr, std::string("cpu: weight '") + spec.name + "' asks for " +
+                                             precision_name(spec.precision) + " but carries no quantized data");
+        const QuantizedWeight& q = *spec.quantized;
+        check(q.precision == spec.precision, std::string("cpu: weight '") + spec.name + "' is quantized as " +
+                                                 precision_name(q.precision) + ", asked for " +
+                                                 precision_name(spec.precision));
+        validate_quantized(q, spec.name);
+        auto pw = std::make_shared<CpuLinear>(this, spec.role, spec.precision);
+        pw->quant = quant_.pack(q);
+        Tensor t;
+        t.dtype = DType::f32;  // what linear() reads and writes; the weight itself is integer
+        t.shape = {q.N, q.K};
+        t.prepared = pw;
+        return t;
+    }
 
     Tensor prepare_conv_weight(const HostTensor& w) {
         check(w.view.rank() == 4, "cpu: conv weight must be [O, Cin/groups, kh, kw], got " + shape_str(w.view.shape));

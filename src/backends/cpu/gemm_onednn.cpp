@@ -16,9 +16,10 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
 struct PackedWeight {
-    dnnl::memory mem;
+    dnnl::memory mem;  // data handle null for a plain weight (run_plain sets it per call)
     int64_t N = 0, K = 0;
     dnnl::memory::data_type wdt = dnnl::memory::data_type::f32;  // weights and matmul source type
+    bool plain = false;                                           // row-major [N, K] (run_plain)
 };
 
 bool cpu_has_native_bf16() {
@@ -56,6 +57,7 @@ struct OnednnGemm::Impl {
     dnnl::engine eng{dnnl::engine::kind::cpu, 0};
     dnnl::stream strm{eng};
     std::unordered_map<Key, Prim, KeyHash> prims;
+    std::unordered_map<Key, PackedWeight, KeyHash> plain;  // run_plain's weight descriptors, by (N, K)
     std::vector<char> scratch;  // grows when a primitive is created, never during a planned run
     dnnl::memory scratch_mem;
 
@@ -120,10 +122,25 @@ std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_
     return pw;
 }
 
+void OnednnGemm::run_plain(const float* x, int64_t M, const float* w, int64_t N, int64_t K, const float* bias,
+                           Activation act, bool accumulate, float* y) {
+    auto& I = *impl_;
+    auto it = I.plain.find({N, K, 0, 0});
+    if (it == I.plain.end()) {  // one descriptor per weight shape, made on first use
+        PackedWeight pw;
+        pw.N = N, pw.K = K, pw.plain = true;
+        pw.mem = dnnl::memory({{K, N}, dt::f32, tag::ba}, I.eng, nullptr);
+        it = I.plain.emplace(Key{N, K, 0, 0}, std::move(pw)).first;
+    }
+    it->second.mem.set_data_handle(const_cast<float*>(w));
+    run(x, M, it->second, bias, act, accumulate, y);
+}
+
 void OnednnGemm::run(const float* x, int64_t M, const PackedWeight& w, const float* bias, Activation act,
                      bool accumulate, float* y) {
     auto& I = *impl_;
-    const int flags = (bias ? 1 : 0) | (w.wdt == dt::bf16 ? 2 : 0) | (accumulate ? 4 : 0) | (int(act) << 3);
+    const int flags = (bias ? 1 : 0) | (w.wdt == dt::bf16 ? 2 : 0) | (accumulate ? 4 : 0) | (int(act) << 3) |
+                      (w.plain ? 1 << 6 : 0);
     const Key key{M, w.N, w.K, flags};
     auto it = I.prims.find(key);
     if (it == I.prims.end()) {

@@ -32,6 +32,10 @@ public:
     // y[M, N] = (accumulate ? y : 0) + act(x[M, K] W^T + bias).
     void run(const float* x, int64_t M, const PackedWeight& w, const float* bias, Activation act, bool accumulate,
              float* y);
+    // The same with a plain row-major f32 weight w [N, K] (not packed; the weight-only integer
+    // precisions dequantize into a scratch buffer and call this).
+    void run_plain(const float* x, int64_t M, const float* w, int64_t N, int64_t K, const float* bias, Activation act,
+                   bool accumulate, float* y);
 
 private:
     struct Impl;

@@ -4,6 +4,9 @@
 #include <cstring>
 #include <vector>
 
+#include "quant/act_quant.hpp"
+#include "quant/weight_quant.hpp"
+
 namespace vitrt {
 namespace ref {
 
@@ -26,22 +29,33 @@ namespace {
 // Rows of a 2-D view of a tensor whose last dim is `cols`.
 int64_t rows_of(const Tensor& t, int64_t cols) { return t.numel() / cols; }
 
-// A weight as the oracle keeps it: a plain f32 copy.
+// A weight as the oracle keeps it: a plain f32 copy (float precisions; w8 and w4: the dequantized
+// weight q * scale, which is what those precisions compute with).
 struct RefWeight final : PreparedWeight {
     using PreparedWeight::PreparedWeight;
     std::vector<float> values;
+    // w8a8, w8a8-dynamic: the integers and per-channel scales, for exact integer arithmetic.
+    std::vector<int32_t> q;  // [N, K]
+    std::vector<float> scales;
+    float act_scale = 1.f;
+    int zero_point = 0;
 };
 
 class RefOps final : public Ops {
 public:
     std::string name() const override { return "ref"; }
 
-    bool supports(Precision p, WeightRole) const override { return p == Precision::f32; }
+    // f32 for everything; the integer precisions for linear weights (exact integer twins).
+    bool supports(Precision p, WeightRole role) const override {
+        return p == Precision::f32 || (role == WeightRole::linear && precision_info(p).integer);
+    }
 
     Tensor prepare_weight(const HostTensor& w, const WeightSpec& spec) override {
         if (!supports(spec.precision, spec.role))
-            throw Error(std::string("the ref backend is the f32 oracle; precision ") + precision_name(spec.precision) +
-                        " is not available (weight '" + spec.name + "')");
+            throw Error(std::string("the ref backend is the f32 oracle (and the integer twin for linear weights); "
+                                    "precision ") + precision_name(spec.precision) + " is not available for " +
+                        role_name(spec.role) + " weights (weight '" + spec.name + "')");
+        if (precision_info(spec.precision).integer) return prepare_quantized(spec);
         HostTensor f = to_f32(w);
         auto pw = std::make_shared<RefWeight>(this, spec.role, spec.precision);
         pw->values.assign(f.f32(), f.f32() + f.view.numel());
@@ -63,17 +77,71 @@ public:
     void upload(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
     void download(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
 
+    Tensor prepare_quantized(const WeightSpec& spec) {
+        check(spec.quantized != nullptr, std::string("ref: weight '") + spec.name + "' asks for " +
+                                             precision_name(spec.precision) + " but carries no quantized data");
+        const QuantizedWeight& q = *spec.quantized;
+        check(q.precision == spec.precision, std::string("ref: weight '") + spec.name + "' is quantized as " +
+                                                 precision_name(q.precision) + ", asked for " +
+                                                 precision_name(spec.precision));
+        validate_quantized(q, spec.name);
+        auto pw = std::make_shared<RefWeight>(this, spec.role, spec.precision);
+        if (precision_info(q.precision).quantized_activations) {
+            pw->q.resize(size_t(q.N * q.K));
+            for (int64_t n = 0; n < q.N; ++n)
+                for (int64_t k = 0; k < q.K; ++k) pw->q[size_t(n * q.K + k)] = quantized_value(q, n, k);
+            pw->scales.assign(q.scales.f32(), q.scales.f32() + q.N);
+            pw->act_scale = q.act_scale;
+            pw->zero_point = q.act_zero_point;
+        } else {
+            const HostTensor d = dequantize_weight(q);
+            pw->values.assign(d.f32(), d.f32() + d.view.numel());
+        }
+        Tensor t;
+        t.data = pw->values.empty() ? nullptr : pw->values.data();
+        t.dtype = DType::f32;
+        t.shape = {q.N, q.K};
+        t.prepared = pw;
+        return t;
+    }
+
+    // Activations quantized exactly as the fast kernels do (quant/act_quant.hpp), integer dot
+    // products (int64), then the epilogue in double: acc * s_x * s_w[n] + bias, act, + residual.
+    static double int8_dot(const RefWeight& rw, const std::vector<int32_t>& xq, int64_t n, int64_t K) {
+        int64_t acc = 0;
+        for (int64_t k = 0; k < K; ++k) acc += int64_t(xq[size_t(k)]) * rw.q[size_t(n * K + k)];
+        return double(acc);
+    }
+
     void linear(const Tensor& x, const Tensor& w, const Tensor& y, const LinearOpts& o) override {
         const int64_t N = w.dim(0), K = w.dim(1);
         const int64_t M = rows_of(x, K);
         check(x.dim(-1) == K && rows_of(y, N) == M && y.dim(-1) == N, "ref linear: shape mismatch");
         const float* X = x.f32();
-        const float* W = prepared_as<RefWeight>(w, this, WeightRole::linear, "ref linear").values.data();
+        const RefWeight& rw = prepared_as<RefWeight>(w, this, WeightRole::linear, "ref linear");
+        const float* W = rw.values.data();
+        const bool int8 = precision_info(rw.precision).quantized_activations;
         std::vector<float> row(static_cast<size_t>(N));
+        std::vector<int32_t> xq(int8 ? size_t(K) : 0);
+        std::vector<int8_t> qs(int8 ? size_t(K) : 0);
+        std::vector<uint8_t> qu(int8 ? size_t(K) : 0);
         for (int64_t m = 0; m < M; ++m) {
+            double xs = 1;  // the row's activation scale (integer precisions)
+            if (rw.precision == Precision::w8a8_dynamic) {
+                xs = quant::quantize_row_s8(X + m * K, K, qs.data());
+                for (int64_t k = 0; k < K; ++k) xq[size_t(k)] = qs[size_t(k)];
+            } else if (rw.precision == Precision::w8a8) {
+                xs = rw.act_scale;
+                quant::quantize_u8(X + m * K, K, rw.act_scale, rw.zero_point, qu.data());
+                for (int64_t k = 0; k < K; ++k) xq[size_t(k)] = int32_t(qu[size_t(k)]) - rw.zero_point;
+            }
             for (int64_t n = 0; n < N; ++n) {
                 double acc = 0;
-                for (int64_t k = 0; k < K; ++k) acc += double(X[m * K + k]) * double(W[n * K + k]);
+                if (int8) {
+                    acc = int8_dot(rw, xq, n, K) * xs * double(rw.scales[size_t(n)]);
+                } else {
+                    for (int64_t k = 0; k < K; ++k) acc += double(X[m * K + k]) * double(W[n * K + k]);
+                }
                 float v = float(acc);
                 if (o.bias) v += o.bias->f32()[n];
                 v = ref::apply_activation(o.act, v);
