@@ -6,8 +6,11 @@
 //   real ViT-Ti/16, f32, given preprocessed inputs: max |logit - PyTorch| <= 1e-3 (as on CPU);
 //   random-weight timm fixtures, f32: <= 1e-4 (as on CPU: f32 accumulation order only);
 //   f16 / bf16 vs f32 on the 122 labelled images: top-1 identical on every image and logit cosine
-//     >= 0.9999 per image (issue 4);
+//     per image >= 0.9999 for f16 (11-bit mantissa) and >= 0.999 for bf16 (8-bit mantissa: every
+//     GEMM input and 16-bit activation rounded with ~2^-9 relative error, 12 blocks deep);
 //   tf32 vs f32: top-1 identical, cosine >= 0.9999;
+//   CUDA graphs: run 1 eager, run 2 captured, run 3 replayed, asserted through the backend's own
+//     count (ForwardIsReplayedAsACudaGraph);
 //   graph replay vs the eager first run: max |diff| <= 1e-5 in f32, 1e-2 in bf16 (same kernels in the
 //     same order, so normally 0; not asserted bitwise because cuBLASLt may choose split-K kernels
 //     whose reduction order can vary, and bf16 re-rounding would amplify that).
@@ -19,6 +22,8 @@
 #include <sstream>
 
 #include "common/compare.hpp"
+#include "core/arena.hpp"
+#include "models/load.hpp"
 #include "common/test_env.hpp"
 #include "test_cuda_util.hpp"
 #include "vitrt/vitrt.hpp"
@@ -103,7 +108,7 @@ TEST(CudaRealVitTiny, ReducedPrecisionsAgreeWithF32OnLabelledImages) {
             const double c = cosine(a, b, 1000);
             worst = std::min(worst, c);
             for (int k = 0; k < 1000; ++k) worst_abs = std::max(worst_abs, double(std::fabs(a[k] - b[k])));
-            EXPECT_GE(c, 0.9999) << prec << " image " << i;
+            EXPECT_GE(c, std::string(prec) == "bf16" ? 0.999 : 0.9999) << prec << " image " << i;
             const bool eq = argmax(a, 1000) == argmax(b, 1000);
             EXPECT_TRUE(eq) << prec << " image " << i;
             same += eq;
@@ -154,6 +159,55 @@ TEST(CudaEngine, GraphReplayAndBatchingAreConsistent) {
             std::vector<float> row(a.begin() + i * 1000, a.begin() + (i + 1) * 1000);
             EXPECT_LE(max_abs_diff(one, row), std::string(prec) == "f32" ? 1e-4 : 5e-2) << prec << " image " << i;
         }
+    }
+}
+
+// The planned forward really is replayed as a CUDA graph by the third run (run 1 eager, even though
+// it grows the backend's scratch; run 2 captured), and the replays compute the eager result.
+// Driven at the Ops level (what Engine::run does) to read the backend's own graph count.
+TEST(CudaEngine, ForwardIsReplayedAsACudaGraph) {
+    VITRT_REQUIRE_CUDA();
+    const std::string model = test::source_dir() + "/models/vit_tiny_patch16_224";
+    for (const char* prec : {"f32", "bf16"}) {
+        LoadOptions lo;
+        lo.policy = PrecisionPolicy::from_token(prec);
+        BackendOptions bo;
+        bo.activations = lo.policy.activations;
+        auto ops = make_backend("cuda", bo);
+        LoadedModel lm = load_model(model, *ops, lo);
+        Model& m = *lm.model;
+        const int B = 3;
+        Tensor in, out;
+        in.shape = {B, 3, m.input_height(), m.input_width()};
+        out.shape = {B, m.num_classes()};
+        auto in_mem = ops->allocate(in.nbytes()), out_mem = ops->allocate(out.nbytes());
+        in.data = in_mem.get(), out.data = out_mem.get();
+        Arena arena;
+        arena.reset(nullptr);
+        m.forward(*ops, arena, in, out);  // planning pass: sizes the arena, launches nothing
+        const size_t bytes = arena.used();
+        auto arena_mem = ops->allocate(bytes);
+        std::vector<float> input(size_t(in.numel()));
+        uint32_t s = 777;
+        for (float& v : input) v = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24) * 4.f - 2.f;
+        std::vector<std::vector<float>> logits;
+        for (int run = 0; run < 4; ++run) {
+            ops->upload(in.data, input.data(), in.nbytes());
+            arena.reset(arena_mem.get(), bytes);
+            m.forward(*ops, arena, in, out);
+            ops->synchronize();
+            logits.emplace_back(size_t(out.numel()));
+            ops->download(logits.back().data(), out.data, out.nbytes());
+            const std::string d = ops->details();
+            std::cout << "[ graphs   ] " << prec << " run " << run + 1 << ": " << d.substr(d.find("CUDA graphs")) << "\n";
+            if (run == 2)
+                EXPECT_NE(d.find("1 captured, 1 replays"), std::string::npos)
+                    << prec << ": run 3 should replay the graph captured by run 2; " << d;
+        }
+        EXPECT_NE(ops->details().find("1 captured, 2 replays"), std::string::npos) << prec << ": " << ops->details();
+        for (int run = 1; run < 4; ++run)
+            EXPECT_LE(max_abs_diff(logits[0], logits[size_t(run)]), std::string(prec) == "f32" ? 1e-5 : 1e-2)
+                << prec << " run " << run + 1 << " vs eager";
     }
 }
 
