@@ -69,7 +69,7 @@ bool CublasLtGemm::can_run(const GemmParams& p) {
 }
 
 const CublasLtGemm::Plan* CublasLtGemm::plan(const GemmParams& p) {
-    check(can_run(p), std::string("cuBLASLt GEMM: unsupported types (") + dtype_name(p.ab_type) + " operands, " +
+    VITRT_CUDA_REQUIRE(can_run(p), std::string("cuBLASLt GEMM: unsupported types (") + dtype_name(p.ab_type) + " operands, " +
                           dtype_name(p.d_type) + " output" + (p.tf32 ? ", tf32" : "") + ")");
     const int align = std::min({alignment(p.a), alignment(p.w), alignment(p.d), p.c ? alignment(p.c) : 256,
                                 p.bias ? alignment(p.bias) : 256});
