@@ -24,8 +24,8 @@
 #include <sstream>
 
 #include "common/compare.hpp"
-#include "core/arena.hpp"
-#include "models/load.hpp"
+#include "engine/model_runner.hpp"
+#include "load/load.hpp"
 #include "common/test_env.hpp"
 #include "test_cuda_util.hpp"
 #include "vitrt/vitrt.hpp"
@@ -212,7 +212,7 @@ std::pair<long, long> graph_counts(const std::string& details) {
 
 // The planned forward really is replayed as a CUDA graph by the third run (run 1 eager, even though
 // it grows the backend's scratch; run 2 captured), and the replays compute the eager result.
-// Driven at the Ops level (what Engine::run does) to read the backend's own graph count.
+// Driven through ModelRunner (what Engine::run uses) to read the backend's own graph count.
 TEST(CudaEngine, ForwardIsReplayedAsACudaGraph) {
     VITRT_REQUIRE_CUDA();
     const std::string model = test::source_dir() + "/models/vit_tiny_patch16_224";
@@ -223,30 +223,16 @@ TEST(CudaEngine, ForwardIsReplayedAsACudaGraph) {
         bo.activations = lo.policy.activations;
         auto ops = make_backend("cuda", bo);
         LoadedModel lm = load_model(model, *ops, lo);
-        Model& m = *lm.model;
+        ModelRunner runner(*ops, *lm.model);  // what Engine::run drives
         const int B = 3;
-        Tensor in, out;
-        in.shape = {B, 3, m.input_height(), m.input_width()};
-        out.shape = {B, m.num_classes()};
-        auto in_mem = ops->allocate(in.nbytes()), out_mem = ops->allocate(out.nbytes());
-        in.data = in_mem.get(), out.data = out_mem.get();
-        Arena arena;
-        arena.reset(nullptr);
-        m.forward(*ops, arena, in, out);  // planning pass: sizes the arena, launches nothing
-        const size_t bytes = arena.used();
-        auto arena_mem = ops->allocate(bytes);
-        std::vector<float> input(size_t(in.numel()));
+        std::vector<float> input(size_t(B) * 3 * lm.model->input_height() * lm.model->input_width());
         uint32_t s = 777;
         for (float& v : input) v = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24) * 4.f - 2.f;
         std::vector<std::vector<float>> logits;
         std::pair<long, long> counts[4];
         for (int run = 0; run < 4; ++run) {
-            ops->upload(in.data, input.data(), in.nbytes());
-            arena.reset(arena_mem.get(), bytes);
-            m.forward(*ops, arena, in, out);
-            ops->synchronize();
-            logits.emplace_back(size_t(out.numel()));
-            ops->download(logits.back().data(), out.data, out.nbytes());
+            logits.emplace_back(size_t(B) * size_t(lm.model->num_classes()));
+            runner.run(input.data(), B, logits.back().data());  // upload, forward, synchronize, download
             const std::string d = ops->details();
             std::cout << "[ graphs   ] " << prec << " run " << run + 1 << ": " << d.substr(d.find("CUDA graphs")) << "\n";
             counts[run] = graph_counts(d);
