@@ -11,8 +11,9 @@
 
 namespace vitrt::test {
 
-// Empty when a cuda backend can be created; otherwise why not ("no CUDA device: ...", or built
-// without CUDA). Any other creation error is a real failure and propagates.
+// Empty when a cuda backend can be created; otherwise why not: vitrt::DeviceUnavailable (no plugin
+// built or found, no driver, no GPU). The kind decides, not the message; any other creation error
+// is a real failure and propagates.
 inline std::string cuda_unavailable_reason() {
     static const std::string reason = [] {
         try {

@@ -12,7 +12,9 @@ Timing: vitrt's numbers are `vitrt bench --json` medians of Engine::run, which i
 images uploaded, logits downloaded). PyTorch is timed twice: host to host the same way (pageable f32
 input -> .cuda() -> model -> logits .cpu()), and device-resident (input already on the GPU, CUDA
 events, output left there), the usual way PyTorch numbers are quoted. Ratios are given against both.
-Before timing, vitrt's logits (vitrt forward) are compared with PyTorch f32 on the same input.
+Before timing, vitrt's logits (vitrt forward) are compared with PyTorch f32 on the same input; if
+they disagree (cosine < 0.99 or a different top-1) the script exits with status 1 and no table.
+torch.compile runs with dynamic=False (one static graph per batch size, as vitrt plans).
 """
 import argparse
 import datetime
@@ -117,12 +119,26 @@ def vitrt_logits(vitrt, path, precision, x):
         return np.fromfile(yo, dtype="<f4").reshape(x.shape[0], -1)
 
 
+def agreement(torch, vitrt, name, path, precision):
+    """vitrt (this precision) vs PyTorch f32 on the same two random images: (min cosine, top-1 agreeing)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
+    ref_model = load_torch_model(torch, name, path, "f32")
+    with torch.inference_mode():
+        ref = ref_model(torch.from_numpy(x).cuda()).float().cpu().numpy()
+    del ref_model
+    got = vitrt_logits(vitrt, path, precision, x)
+    cos = min(float(np.dot(r, g) / np.linalg.norm(r) / np.linalg.norm(g)) for r, g in zip(ref, got))
+    top1 = int(sum(int(np.argmax(r) == np.argmax(g)) for r, g in zip(ref, got)))
+    return cos, top1, len(ref)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vitrt", default=os.path.join(ROOT, "build", "vitrt"))
     ap.add_argument("--models", default="vit_base_patch16_224,vit_large_patch16_224")
     ap.add_argument("--batch", default="1,8,64,256")
-    ap.add_argument("--precision", default="bf16", choices=["f32", "tf32", "f16", "bf16"])
+    ap.add_argument("--precision", default="bf16", help="one or more of f32,tf32,f16,bf16 (comma-separated)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--work-dir", default=os.environ.get("VITRT_BENCH_DIR", "/tmp/vitrt-cuda-bench"))
@@ -132,65 +148,68 @@ def main():
                          "max-autotune-no-cudagraphs (best GEMMs, minutes of compilation per batch size)")
     ap.add_argument("--out", default=None, help="markdown report (default bench/results/cuda_vs_torch_<date>.md)")
     a = ap.parse_args()
+    precisions = a.precision.split(",")
+    for p in precisions:
+        if p not in ("f32", "tf32", "f16", "bf16"):
+            ap.error(f"unknown precision {p!r} (f32, tf32, f16, bf16)")
 
     import torch
-    torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
-    torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
     names = a.models.split(",")
     batches = [int(b) for b in a.batch.split(",")]
     gpu = gpu_name()
-    peak = peak_tflops(gpu, a.precision)
     paths = make_models(names, a.work_dir)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     records, rows = [], []
-    for name in names:
-        path = paths[name]
-        # Agreement first: vitrt (this precision) vs PyTorch f32 on the same two random images.
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((2, 3, 224, 224), dtype=np.float32)
-        ref_model = load_torch_model(torch, name, path, "f32")
-        with torch.inference_mode():
-            ref = ref_model(torch.from_numpy(x).cuda()).float().cpu().numpy()
-        del ref_model
-        got = vitrt_logits(a.vitrt, path, a.precision, x)
-        cos = min(float(np.dot(r, g) / np.linalg.norm(r) / np.linalg.norm(g)) for r, g in zip(ref, got))
-        top1 = int(sum(int(np.argmax(r) == np.argmax(g)) for r, g in zip(ref, got)))
-        print(f"{name}: vitrt {a.precision} vs torch f32 logits: min cosine {cos:.6f}, top-1 agree {top1}/2", flush=True)
+    for precision in precisions:
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        peak = peak_tflops(gpu, precision)
+        for name in names:
+            path = paths[name]
+            # Agreement first: a fast wrong answer is not a benchmark result.
+            cos, top1, n = agreement(torch, a.vitrt, name, path, precision)
+            print(f"{name}: vitrt {precision} vs torch f32 logits: min cosine {cos:.6f}, top-1 agree {top1}/{n}", flush=True)
+            if not (cos >= 0.99 and top1 == n):
+                print(f"FAIL: vitrt {precision} disagrees with PyTorch on {name} (cosine {cos:.6f} < 0.99 or top-1 "
+                      f"{top1}/{n}); no timings reported", file=sys.stderr, flush=True)
+                sys.exit(1)
 
-        v = vitrt_bench(a.vitrt, path, a.precision, batches, a.warmup, a.runs)
-        gflop = v["gflop_per_image"]
-        model = load_torch_model(torch, name, path, a.precision)
-        dtype = torch_dtype(torch, a.precision)
-        variants = {"eager": model}
-        if not a.no_compile:
-            variants["compile"] = torch.compile(model, mode=a.compile_mode)
-        for r in v["results"]:
-            b = r["batch"]
-            xh = torch.randn(b, 3, 224, 224)
-            row = {"model": name, "batch": b, "vitrt_ms": r["median_ms"], "vitrt_img_s": r["images_per_s"]}
-            for tag, fn in variants.items():
-                t0 = time.perf_counter()
-                dev_ms, h2h_ms = time_torch(torch, fn, xh, dtype, a.warmup, a.runs)
-                row[f"{tag}_dev_ms"], row[f"{tag}_h2h_ms"] = dev_ms, h2h_ms
-                print(f"  {name} b={b} torch {tag}: {dev_ms:.3f} ms on device, {h2h_ms:.3f} ms host to host "
-                      f"({time.perf_counter() - t0:.0f} s incl. compile/warm-up)", flush=True)
-            row["pct_peak"] = (100.0 * row["vitrt_img_s"] * gflop * 1e9 / (peak * 1e12)) if peak else None
-            row["gflop_per_image"], row["cosine"], row["top1_agree"] = gflop, cos, top1
-            rows.append(row)
-            records.append(dict(row, gpu=gpu, precision=a.precision, commit=commit, backend=v["backend"]))
-        del variants, model
-        torch.cuda.empty_cache()
+            v = vitrt_bench(a.vitrt, path, precision, batches, a.warmup, a.runs)
+            gflop = v["gflop_per_image"]
+            model = load_torch_model(torch, name, path, precision)
+            dtype = torch_dtype(torch, precision)
+            variants = {"eager": model}
+            if not a.no_compile:
+                # Static shapes, as vitrt plans per batch size: one compiled graph per batch.
+                variants["compile"] = torch.compile(model, mode=a.compile_mode, dynamic=False)
+            for r in v["results"]:
+                b = r["batch"]
+                xh = torch.randn(b, 3, 224, 224)
+                row = {"model": name, "precision": precision, "batch": b, "vitrt_ms": r["median_ms"],
+                       "vitrt_img_s": r["images_per_s"]}
+                for tag, fn in variants.items():
+                    t0 = time.perf_counter()
+                    dev_ms, h2h_ms = time_torch(torch, fn, xh, dtype, a.warmup, a.runs)
+                    row[f"{tag}_dev_ms"], row[f"{tag}_h2h_ms"] = dev_ms, h2h_ms
+                    print(f"  {name} {precision} b={b} torch {tag}: {dev_ms:.3f} ms on device, {h2h_ms:.3f} ms host to "
+                          f"host ({time.perf_counter() - t0:.0f} s incl. compile/warm-up)", flush=True)
+                row["pct_peak"] = (100.0 * row["vitrt_img_s"] * gflop * 1e9 / (peak * 1e12)) if peak else None
+                row["gflop_per_image"], row["cosine"], row["top1_agree"] = gflop, cos, top1
+                rows.append(row)
+                records.append(dict(row, gpu=gpu, commit=commit, backend=v["backend"]))
+            del variants, model
+            torch.cuda.empty_cache()
 
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
-    lines = [f"# vitrt cuda vs PyTorch ({a.precision})", "",
-             f"- GPU: {gpu}; dense {a.precision} peak used for %: {peak} TFLOP/s",
+    lines = [f"# vitrt cuda vs PyTorch ({', '.join(precisions)})", "",
+             f"- GPU: {gpu}; dense peak used for %: " + ", ".join(f"{p} {peak_tflops(gpu, p)} TFLOP/s" for p in precisions),
              f"- vitrt commit {commit}; PyTorch {torch.__version__}; {a.warmup} warm-up + {a.runs} timed runs, medians",
              f"- vitrt = Engine::run host to host (f32 images in, f32 logits out), CUDA graph replay",
              f"- torch h2h = same work host to host; torch dev = input already on the GPU (CUDA events)",
-             f"- torch.compile mode: {a.compile_mode if not a.no_compile else 'not run'}", "",
-             "| model | batch | vitrt img/s | % peak | eager h2h img/s | eager dev img/s | compile h2h img/s | "
+             f"- torch.compile mode: {a.compile_mode + ', dynamic=False' if not a.no_compile else 'not run'}", "",
+             "| model | prec | batch | vitrt img/s | % peak | eager h2h img/s | eager dev img/s | compile h2h img/s | "
              "compile dev img/s | vitrt / eager h2h | vitrt / compile h2h | vitrt / compile dev |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
     def ips(b, ms):
         return b / (ms / 1e3) if ms else None
@@ -203,9 +222,9 @@ def main():
         e_h, e_d = ips(b, r.get("eager_h2h_ms")), ips(b, r.get("eager_dev_ms"))
         c_h, c_d = ips(b, r.get("compile_h2h_ms")), ips(b, r.get("compile_dev_ms"))
         v = r["vitrt_img_s"]
-        lines.append(f"| {r['model']} | {b} | {v:.0f} | {f(r['pct_peak'], '{:.1f}')} | {f(e_h)} | {f(e_d)} | {f(c_h)} | "
-                     f"{f(c_d)} | {f(v / e_h if e_h else None, '{:.2f}')} | {f(v / c_h if c_h else None, '{:.2f}')} | "
-                     f"{f(v / c_d if c_d else None, '{:.2f}')} |")
+        lines.append(f"| {r['model']} | {r['precision']} | {b} | {v:.0f} | {f(r['pct_peak'], '{:.1f}')} | {f(e_h)} | "
+                     f"{f(e_d)} | {f(c_h)} | {f(c_d)} | {f(v / e_h if e_h else None, '{:.2f}')} | "
+                     f"{f(v / c_h if c_h else None, '{:.2f}')} | {f(v / c_d if c_d else None, '{:.2f}')} |")
     report = "\n".join(lines) + "\n"
     print("\n" + report)
     out = a.out or os.path.join(ROOT, "bench", "results", f"cuda_vs_torch_{stamp}.md")

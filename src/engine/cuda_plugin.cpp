@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 namespace vitrt {
 namespace {
 
-using CreateFn = Ops* (*)(const char*, char*, unsigned long);
+using CreateFn = Ops* (*)(const char*, char*, unsigned long, int*);  // plugin_entry.cpp
 
 std::vector<std::string> candidates() {
     std::vector<std::string> c;
@@ -22,6 +22,7 @@ std::vector<std::string> candidates() {
     if (!ec) {
         c.push_back((exe.parent_path() / "libvitrt_cuda.so").string());
         c.push_back((exe.parent_path().parent_path() / "lib" / "libvitrt_cuda.so").string());
+        c.push_back((exe.parent_path().parent_path() / "libvitrt_cuda.so").string());  // build/tests -> build
     }
 #ifdef VITRT_CUDA_PLUGIN_PATH
     c.push_back(VITRT_CUDA_PLUGIN_PATH);
@@ -46,9 +47,9 @@ CreateFn find_plugin() {
             tried += "\n  " + path + " (" + dlerror() + ")";
             continue;
         }
-        fn = reinterpret_cast<CreateFn>(dlsym(h, "vitrt_cuda_plugin_create"));
+        fn = reinterpret_cast<CreateFn>(dlsym(h, "vitrt_cuda_plugin_create_v2"));
         if (fn) return fn;
-        tried += "\n  " + path + " (no vitrt_cuda_plugin_create symbol)";
+        tried += "\n  " + path + " (no vitrt_cuda_plugin_create_v2 symbol: a plugin from another vitrt version)";
     }
     throw DeviceUnavailable("the cuda backend is not available: libvitrt_cuda.so could not be loaded (it is built when the CUDA "
                 "toolkit is found at configure time). Tried:" + tried);
@@ -59,11 +60,11 @@ CreateFn find_plugin() {
 std::unique_ptr<Ops> load_cuda_backend(const std::string& precision) {
     CreateFn create = find_plugin();
     char err[1024] = {};
-    Ops* ops = create(precision.c_str(), err, sizeof err);
+    int kind = 0;
+    Ops* ops = create(precision.c_str(), err, sizeof err, &kind);
     if (!ops) {
         const std::string msg = err[0] ? err : "the cuda backend could not be created";
-        // The plugin reports a missing device as "no CUDA device: ..." (cuda_ops.hpp).
-        if (msg.rfind("no CUDA device", 0) == 0) throw DeviceUnavailable(msg);
+        if (kind == 1) throw DeviceUnavailable(msg);  // no GPU / driver: callers may skip on this kind
         throw Error(msg);
     }
     return std::unique_ptr<Ops>(ops);

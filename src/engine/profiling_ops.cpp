@@ -9,7 +9,10 @@ namespace {
 
 class ProfilingOps final : public ForwardingOps {
 public:
-    ProfilingOps(Ops& inner, OpProfile& p) : ForwardingOps(inner), p_(p) {}
+    // Per-op timings need eager launches: graph capture is off while profiling.
+    ProfilingOps(Ops& inner, OpProfile& p) : ForwardingOps(inner), p_(p) { in_.set_graph_capture(false); }
+    ~ProfilingOps() override { in_.set_graph_capture(true); }
+    void set_graph_capture(bool) override {}
 
     void copy(const Tensor& s, const Tensor& d) override {
         timed("other", [&] { in_.copy(s, d); });

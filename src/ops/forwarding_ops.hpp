@@ -18,6 +18,7 @@ public:
     void download(void* d, const void* s, size_t n) override { in_.download(d, s, n); }
     void copy(const Tensor& s, const Tensor& d) override { in_.copy(s, d); }
     void synchronize() override { in_.synchronize(); }
+    void set_graph_capture(bool on) override { in_.set_graph_capture(on); }
     void linear(const Tensor& x, const Tensor& w, const Tensor& y, const LinearOpts& o) override { in_.linear(x, w, y, o); }
     void layernorm(const Tensor& x, const Tensor& g, const Tensor& b, float eps, const Tensor& y) override {
         in_.layernorm(x, g, b, eps, y);

@@ -48,6 +48,9 @@ public:
     virtual void copy(const Tensor& src, const Tensor& dst) = 0;
     // Blocks until queued work is finished (no-op on synchronous backends).
     virtual void synchronize() {}
+    // Backends that record repeated launch sequences as graphs (cuda) replay them while this is on
+    // (the default). Off while profiling: per-op synchronisation would capture one graph per op.
+    virtual void set_graph_capture(bool on) { (void)on; }
 
     // --- activations -------------------------------------------------------------------------
     // y[M, N] = residual + act(x[M, K] W^T + bias). x and y are 2-D views (any leading dims

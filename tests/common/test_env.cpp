@@ -23,8 +23,14 @@ std::string shared_data() {
     return dir;
 }
 
-std::string source_dir() { return VITRT_TEST_SOURCE_DIR; }
-std::string cli_path() { return VITRT_TEST_CLI; }
+// The compiled-in paths, unless the environment says otherwise (binaries carried to another
+// machine, e.g. bench/cuda/device_env.sh, where the checkout and the CLI live elsewhere).
+static std::string env_or(const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+std::string source_dir() { return env_or("VITRT_TEST_SOURCE_DIR", VITRT_TEST_SOURCE_DIR); }
+std::string cli_path() { return env_or("VITRT_TEST_CLI", VITRT_TEST_CLI); }
 
 std::string python_with_torch() {
     static const std::string py = [] {

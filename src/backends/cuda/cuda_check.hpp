@@ -20,3 +20,9 @@ inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), ke
 }  // namespace vitrt::cuda
 
 #define VITRT_CUDA_CHECK(call) ::vitrt::cuda::check_cuda((call), #call)
+// Argument checks on hot paths: the message (often built with std::string) is evaluated only when
+// the check fails, so a call that passes builds no string.
+#define VITRT_CUDA_REQUIRE(cond, msg)          \
+    do {                                      \
+        if (!(cond)) throw ::vitrt::Error(msg); \
+    } while (0)

@@ -18,6 +18,7 @@ cudaDataType_t cuda_type(DType t) {
         case DType::f32: return CUDA_R_32F;
         case DType::f16: return CUDA_R_16F;
         case DType::bf16: return CUDA_R_16BF;
+        default: break;  // can_run() admits only the float types
     }
     return CUDA_R_32F;
 }
@@ -36,12 +37,12 @@ constexpr size_t kWorkspaceBytes = 32u << 20;  // what NVIDIA recommends for Hop
 
 struct CublasLtGemm::Plan {
     cublasLtMatmulDesc_t desc = nullptr;
-    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr, d = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;  // d also describes C
     cublasLtMatmulAlgo_t algo{};
     bool has_bias = false;
     ~Plan() {
         if (desc) cublasLtMatmulDescDestroy(desc);
-        for (auto l : {a, b, c, d})
+        for (auto l : {a, b, d})
             if (l) cublasLtMatrixLayoutDestroy(l);
     }
 };
@@ -68,7 +69,7 @@ bool CublasLtGemm::can_run(const GemmParams& p) {
 }
 
 const CublasLtGemm::Plan* CublasLtGemm::plan(const GemmParams& p) {
-    check(can_run(p), std::string("cuBLASLt GEMM: unsupported types (") + dtype_name(p.ab_type) + " operands, " +
+    VITRT_CUDA_REQUIRE(can_run(p), std::string("cuBLASLt GEMM: unsupported types (") + dtype_name(p.ab_type) + " operands, " +
                           dtype_name(p.d_type) + " output" + (p.tf32 ? ", tf32" : "") + ")");
     const int align = std::min({alignment(p.a), alignment(p.w), alignment(p.d), p.c ? alignment(p.c) : 256,
                                 p.bias ? alignment(p.bias) : 256});
@@ -88,7 +89,6 @@ const CublasLtGemm::Plan* CublasLtGemm::plan(const GemmParams& p) {
     switch (p.epilogue) {
         case GemmEpilogue::none: epi = p.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT; break;
         case GemmEpilogue::relu: epi = p.bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU; break;
-        case GemmEpilogue::gelu_tanh: epi = p.bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU; break;
     }
     LT_CHECK(cublasLtMatmulDescSetAttribute(pl->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     if (p.bias) {
@@ -101,7 +101,6 @@ const CublasLtGemm::Plan* CublasLtGemm::plan(const GemmParams& p) {
     // Column-major views: W is K x N (ld K, transposed by the op), X is K x M (ld K), D is N x M (ld N).
     LT_CHECK(cublasLtMatrixLayoutCreate(&pl->a, ab, uint64_t(p.K), uint64_t(p.N), int64_t(p.K)));
     LT_CHECK(cublasLtMatrixLayoutCreate(&pl->b, ab, uint64_t(p.K), uint64_t(p.M), int64_t(p.K)));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&pl->c, dt, uint64_t(p.N), uint64_t(p.M), int64_t(p.N)));
     LT_CHECK(cublasLtMatrixLayoutCreate(&pl->d, dt, uint64_t(p.N), uint64_t(p.M), int64_t(p.N)));
 
     cublasLtMatmulPreference_t pref = nullptr;
@@ -115,7 +114,7 @@ const CublasLtGemm::Plan* CublasLtGemm::plan(const GemmParams& p) {
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
     const cublasStatus_t st =
-        cublasLtMatmulAlgoGetHeuristic(handle_, pl->desc, pl->a, pl->b, pl->c, pl->d, pref, 1, &result, &found);
+        cublasLtMatmulAlgoGetHeuristic(handle_, pl->desc, pl->a, pl->b, pl->d, pl->d, pref, 1, &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
         plans_.emplace(key, nullptr);  // remembered: no second heuristic query
@@ -129,7 +128,7 @@ void CublasLtGemm::launch(const Plan* pl, const GemmParams& p, cudaStream_t s) {
     if (pl->has_bias)
         LT_CHECK(cublasLtMatmulDescSetAttribute(pl->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias, sizeof p.bias));
     const float alpha = 1.f, beta = p.c ? 1.f : 0.f;
-    LT_CHECK(cublasLtMatmul(handle_, pl->desc, &alpha, p.w, pl->a, p.a, pl->b, &beta, p.c ? p.c : p.d, pl->c, p.d, pl->d,
+    LT_CHECK(cublasLtMatmul(handle_, pl->desc, &alpha, p.w, pl->a, p.a, pl->b, &beta, p.c ? p.c : p.d, pl->d, p.d, pl->d,
                             &pl->algo, workspace_, workspace_bytes_, s));
 }
 

@@ -5,9 +5,10 @@
 //
 // Types: A and W share one type (f32, f16 or bf16); D and C f32 or A's type (cuBLASLt has no
 // f32-operand -> f16-output kernels); bias has D's type (cuBLASLt's rule). Compute f32, or TF32
-// tensor cores when asked (precision "tf32"). Epilogues: none, ReLU, and GELU — cuBLASLt's GELU is
-// the tanh approximation (max |gelu_tanh - gelu_erf| ~ 5e-4 absolute), so the backend uses it for
-// f16/bf16 only, where it is below the output rounding; f32 runs exact erf-GELU as a separate kernel.
+// tensor cores when asked (precision "tf32"). Epilogues: none and ReLU (each with or without bias).
+// cuBLASLt's GELU epilogue is deliberately not offered: it is the tanh approximation, and vitrt
+// matches PyTorch's exact erf-GELU (gemm_epilogue.cu). C and D share one layout descriptor, as
+// cuBLASLt requires for the in-place residual (C == D).
 //
 // Algorithm choice: cublasLtMatmulAlgoGetHeuristic's first answer, cached in memory per shape, dtype,
 // epilogue and pointer alignment (one heuristic query per distinct GEMM per process).
@@ -25,7 +26,7 @@
 
 namespace vitrt::cuda {
 
-enum class GemmEpilogue { none, relu, gelu_tanh };
+enum class GemmEpilogue { none, relu };
 
 struct GemmParams {
     const void* a = nullptr;  // [M, K] row-major activations

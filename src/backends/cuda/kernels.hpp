@@ -1,6 +1,6 @@
 // The cuda backend's own kernels: raw device pointers + a stream + a params struct each, with
-// can_run() saying what a kernel supports. One .cu file per kernel family; the Ops adapter
-// (cuda_ops.cpp) is the only caller. Element types are vitrt DTypes (f32, f16, bf16); every
+// can_run() saying what a kernel supports. One .cu file per kernel family; the op adapters
+// (op_adapters.cpp, op_adapters_gemm.cpp) are the only callers. Element types are vitrt DTypes (f32, f16, bf16); every
 // kernel reads and writes the dtypes it is given and accumulates in f32.
 //
 // Testing: tests/test_cuda_ops.cpp runs every op (and so every kernel) against the ref backend on
@@ -16,7 +16,7 @@
 
 namespace vitrt::cuda {
 
-// --- convert_ewise.cu ----------------------------------------------------------------------------
+// --- convert.cu ----------------------------------------------------------------------------------
 // y[i] = x[i] converted between f32/f16/bf16 (round to nearest even). x and y must not overlap
 // unless they are the same pointer with the same dtype.
 struct ConvertParams {
@@ -28,20 +28,21 @@ struct ConvertParams {
 };
 void convert_launch(const ConvertParams& p, cudaStream_t s);
 
-// Linear epilogue that cuBLASLt cannot fuse: y[m, n] = residual[m, n] + scale[n] * act(t[m, n]).
-// t is the GEMM result (bias already added); residual/scale optional; y may alias t or residual
-// (each element is read before it is written by the same thread). residual has y's dtype.
+// --- gemm_epilogue.cu ----------------------------------------------------------------------------
+// The GEMM epilogue cuBLASLt does not fuse: y[m, n] = residual[m, n] + act(t[m, n] + bias[n]), with
+// exact erf-GELU. t is the GEMM result; bias/residual optional; y may alias t or residual (each
+// element is read before it is written by the same thread). residual has y's dtype.
 struct EpilogueParams {
     const void* t = nullptr;
     DType t_type = DType::f32;
-    const float* scale = nullptr;  // [N] or null
+    const float* bias = nullptr;  // [N] or null
     const void* residual = nullptr;  // [M, N] in y_type or null
     void* y = nullptr;
     DType y_type = DType::f32;
     Activation act = Activation::none;
     int64_t M = 0, N = 0;
 };
-void epilogue_launch(const EpilogueParams& p, cudaStream_t s);
+void gemm_epilogue_launch(const EpilogueParams& p, cudaStream_t s);
 
 // --- layernorm_fused.cu --------------------------------------------------------------------------
 // y = (x - mean) / sqrt(var + eps) * gamma + beta per row of D elements; one block per row, the row
@@ -59,7 +60,7 @@ struct LayerNormParams {
 bool layernorm_can_run(const LayerNormParams& p);
 void layernorm_launch(const LayerNormParams& p, cudaStream_t s);
 
-// --- attention_flash_*.cu ------------------------------------------------------------------------
+// --- attention_flash_f32.cu (dispatch + f32 kernel), attention_flash_f16.cu / _bf16.cu -----------
 // Fused multi-head self-attention over packed qkv [B, T, 3 * H * hd] -> out [B, T, H * hd], flash
 // style: online softmax over key tiles, scores never leave the SM. qkv and out have one dtype.
 //   tensor-core kernel (attention_flash_f16.cu / _bf16.cu): WMMA 16x16x16, f16 or bf16 operands
@@ -82,7 +83,7 @@ void attention_tc_f16_launch(const AttentionParams& p, cudaStream_t s);
 void attention_tc_bf16_launch(const AttentionParams& p, cudaStream_t s);
 void attention_f32_launch(const AttentionParams& p, cudaStream_t s);
 
-// --- patch_embed.cu ------------------------------------------------------------------------------
+// --- patchify.cu ---------------------------------------------------------------------------------
 // im2col of non-overlapping patches: img [B, C, H, W] -> cols [B * (H/P) * (W/P), C * P * P],
 // features in (c, ky, kx) order; the patch-embedding GEMM then runs on cols.
 struct PatchifyParams {
