@@ -36,7 +36,11 @@ Batcher::Batcher(Engine& engine, std::string model, const BatcherOptions& option
     : engine_(engine), model_(std::move(model)), options_(options), metrics_(metrics),
       input_(size_t(options.max_batch) * engine.input_size()),
       logits_(size_t(options.max_batch) * size_t(engine.num_classes())) {
-    metrics_.set("vitrt_queue_depth", {{"model", model_}}, 0);
+    const Labels labels{{"model", model_}};
+    metrics_.set("vitrt_queue_depth", labels, 0);
+    for (const char* name : {"vitrt_inference_count_total", "vitrt_execution_count_total", "vitrt_batch_size",
+                             "vitrt_queue_wait_seconds", "vitrt_compute_seconds"})
+        metrics_.touch(name, labels);
     worker_ = std::thread([this] { loop(); });
 }
 

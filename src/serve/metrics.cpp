@@ -69,6 +69,13 @@ void Metrics::observe(const std::string& name, const Labels& labels, double v) {
     s.sum += v;
 }
 
+void Metrics::touch(const std::string& name, const Labels& labels) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Family& f = family(name);
+    Series& s = f.series[labels];
+    if (f.type == "histogram" && s.counts.empty()) s.counts.assign(f.buckets.size() + 1, 0);
+}
+
 double Metrics::value(const std::string& name, const Labels& labels) const {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = families_.find(name);

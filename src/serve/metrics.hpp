@@ -25,6 +25,7 @@ public:
     void add(const std::string& name, const Labels& labels, double v = 1.0);   // counter or gauge
     void set(const std::string& name, const Labels& labels, double v);         // gauge
     void observe(const std::string& name, const Labels& labels, double v);     // histogram
+    void touch(const std::string& name, const Labels& labels);  // exposes a series before its first update
     double value(const std::string& name, const Labels& labels) const;         // counter/gauge, 0 if unseen
     std::string render() const;
 

@@ -145,6 +145,7 @@ void Server::load_models() {
         for (int b = 1; b <= opt_.batcher.max_batch; ++b) (void)m->engine->run(in.data(), b);
         const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
         m->batcher = std::make_unique<Batcher>(*m->engine, m->name, opt_.batcher, metrics_);
+        metrics_.touch("vitrt_request_duration_seconds", {{"model", m->name}});
         const ModelInfo& info = m->engine->info();
         char buf[128];
         std::snprintf(buf, sizeof buf, "%.1f s", secs);
