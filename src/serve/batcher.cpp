@@ -72,6 +72,11 @@ size_t Batcher::depth() const {
     return queue_.size();
 }
 
+bool Batcher::has_room(int images) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !stopping_ && queue_.size() + size_t(images) <= size_t(options_.max_queue);
+}
+
 void Batcher::loop() {
     const size_t max_batch = size_t(options_.max_batch);
     const auto delay = std::chrono::microseconds(options_.max_queue_delay_us);

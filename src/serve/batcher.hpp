@@ -66,6 +66,9 @@ public:
     // Queues every image of the job, or none and returns false when they do not fit.
     bool submit(const std::shared_ptr<Job>& job);
     size_t depth() const;
+    // Whether `images` more would fit now (a hint: submit() decides). Lets a request be refused
+    // before the work of decoding it.
+    bool has_room(int images) const;
     void stop();
     static void declare_metrics(Metrics& metrics, int max_batch);
 

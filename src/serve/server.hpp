@@ -31,7 +31,7 @@ struct ServeOptions {
     BatcherOptions batcher;
     int max_body_mb = 16;
     int exit_timeout_s = 30;
-    int http_threads = 128;  // each open keep-alive connection holds one
+    int http_threads = 256;  // each open keep-alive connection holds one
 };
 
 // Parses "NAME=PATH" or "PATH".
