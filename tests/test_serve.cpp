@@ -415,8 +415,21 @@ TEST_F(Serve, ThousandMalformedRequestsThenAValidOneSucceeds) {
 }
 
 TEST(ServeOverload, FullQueueAnswers503WithRetryAfterAndStaysUp) {
-    ServerProcess s({"--threads", "1", "--max-batch", "1", "--max-queue", "1", "--max-queue-delay-us", "0"});
+    // Two names for the same checkpoint: every --model gets its own engine, batcher and queue.
+    const std::string path = default_model_path();
+    ServerProcess s({"--model", "a=" + path, "--model", kModel + "=" + path, "--threads", "1", "--max-batch", "1",
+                     "--max-queue", "1", "--max-queue-delay-us", "0"});
     ASSERT_GT(s.port(), 0) << s.log();
+    EXPECT_NE(s.log().find("model a: "), std::string::npos) << s.log();
+    {
+        auto c = s.client();
+        auto r = c.Get("/v2/models/a");
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+        r = c.Post("/v1/models/a/classify", read_file(sample("tench.jpg")), "image/jpeg");
+        EXPECT_EQ(r->status, 200);
+        EXPECT_NE(r->body.find("\"tench\""), std::string::npos) << r->body;
+    }
     const std::string jpeg = read_file(sample("giraffe.jpg"));
     std::atomic<int> ok{0}, full{0}, other{0};
     std::atomic<bool> retry_after{true};
