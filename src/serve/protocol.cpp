@@ -1,5 +1,6 @@
 #include "serve/protocol.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -25,6 +26,15 @@ void flatten(const json& j, int depth, size_t limit, std::vector<float>& out) {
             bad("inputs[0].data: expected numbers (FP32), got " + type_name(v));
         }
     }
+}
+
+// As tools/cli_common.cpp json_number: 9 significant digits round-trip a float; NaN/Inf -> null.
+std::string number(double v) {
+    if (!std::isfinite(v)) return "null";
+    std::ostringstream o;
+    o.precision(9);
+    o << v;
+    return o.str();
 }
 
 std::string escape(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -160,16 +170,16 @@ std::string infer_response(const std::string& model, const InferRequest& req, co
 
 std::string classify_json(const std::string& image, const std::vector<Prediction>& top, const float* logits,
                           int classes) {
-    // Same text as tools/cmd_classify.cpp (ostream defaults: 6 significant digits).
+    // Same text as tools/cmd_classify.cpp.
     std::ostringstream o;
     o << "{\"image\": " << escape(image) << ", \"top_k\": [";
     for (size_t i = 0; i < top.size(); ++i)
         o << (i ? ", " : "") << "{\"index\": " << top[i].index << ", \"label\": " << escape(top[i].label)
-          << ", \"prob\": " << top[i].prob << "}";
+          << ", \"prob\": " << number(top[i].prob) << "}";
     o << "]";
     if (logits) {
         o << ", \"logits\": [";
-        for (int i = 0; i < classes; ++i) o << (i ? ", " : "") << logits[i];
+        for (int i = 0; i < classes; ++i) o << (i ? ", " : "") << number(logits[i]);
         o << "]";
     }
     o << "}";

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -292,7 +293,12 @@ void Server::classify(const Request& req, Response& res, const httplib::ContentR
         run_job(m, job);
         std::string out = multipart ? "[" : "";
         for (size_t i = 0; i < images.size(); ++i) {
-            auto top = e.top_k(job->logits(int(i)), k);
+            const float* l = job->logits(int(i));
+            for (int c = 0; c < e.num_classes(); ++c)
+                if (!std::isfinite(l[c]))
+                    throw std::runtime_error(images[i].name + ": the model produced NaN/Inf logits (overflow, or "
+                                             "non-finite weights); no meaningful probabilities");
+            auto top = e.top_k(l, k);
             out += (i ? ", " : "") + classify_json(images[i].name, top, with_logits ? job->logits(int(i)) : nullptr,
                                                     e.num_classes());
         }

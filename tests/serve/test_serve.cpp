@@ -459,10 +459,11 @@ TEST(ServeOverload, FullQueueAnswers503WithRetryAfterAndStaysUp) {
 TEST(ServeShutdown, SigtermDrainsInFlightRequestsAndExitsZero) {
     ServerProcess s({"--threads", "1", "--max-batch", "1", "--max-queue-delay-us", "0"});
     ASSERT_GT(s.port(), 0) << s.log();
-    // Four images per request, batches of one: the last request finishes about 24 runs later.
+    // Sixteen images per request, batches of one: the last request finishes about 96 runs later.
     httplib::MultipartFormDataItems items;
-    for (const char* f : {"coconut.jpg", "apple.jpg", "kiwi.jpg", "giraffe.jpg"})
-        items.push_back({f, read_file(sample(f)), f, "image/jpeg"});
+    for (int rep = 0; rep < 4; ++rep)
+        for (const char* f : {"coconut.jpg", "apple.jpg", "kiwi.jpg", "giraffe.jpg"})
+            items.push_back({f + std::to_string(rep), read_file(sample(f)), f, "image/jpeg"});
     const int n = 6;
     std::vector<int> status(n, 0);
     std::vector<std::thread> threads;
@@ -494,7 +495,8 @@ TEST(ServeShutdown, SigtermDrainsInFlightRequestsAndExitsZero) {
     }
     EXPECT_EQ(ready_status, 503);
     for (auto& t : threads) t.join();
-    ASSERT_TRUE(all_in) << "requests were not all in flight before SIGTERM";
+    ASSERT_TRUE(all_in) << "requests were not all in flight before SIGTERM; statuses " << status[0] << " "
+                        << status[n - 1] << "\n" << s.log();
     for (int t = 0; t < n; ++t) EXPECT_EQ(status[size_t(t)], 200) << "request " << t << " was not drained";
     EXPECT_EQ(s.wait_exit(30), 0) << s.log();
     EXPECT_NE(s.log().find("draining"), std::string::npos);
