@@ -30,6 +30,8 @@ void add_serve(CLI::App& root) {
         ->check(CLI::Range(0, 86400));
     app->add_option("--http-threads", a->o.http_threads,
                     "HTTP worker threads (each open keep-alive connection holds one)")->check(CLI::Range(1, 4096));
+    app->add_option("--decode-concurrency", a->o.decode_concurrency,
+                    "images decoded at once on the HTTP threads (0 = half the cores, at least 1)")->check(CLI::Range(0, 1024));
     app->final_callback([a]() {
         for (const auto& m : a->models) a->o.models.push_back(serve::parse_model_spec(m));
         throw CLI::RuntimeError(serve::serve(a->o));

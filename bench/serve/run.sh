@@ -56,15 +56,16 @@ ROWS=""
 for C in 1 4 16 64; do
     D=$DUR
     [[ $C == 64 ]] && D=$SAT
-    I0=$(metric "vitrt_inference_count_total{model=\"$NAME\"}"); E0=$(metric "vitrt_execution_count_total{model=\"$NAME\"}")
+    I0=$(metric "vitrt_inference_count_total{model=\"$NAME\",output=\"logits\"}"); E0=$(metric "vitrt_execution_count_total{model=\"$NAME\",output=\"logits\"}")
     echo "== concurrency $C, ${D}s" | tee -a "$LOG"
     R=$(wrk -t1 -c"$C" -d"${D}s" --timeout 10s --latency -s bench/serve/post_images.lua "$URL" -- "$LIST" | tee -a "$LOG" | grep '^RESULT')
-    I1=$(metric "vitrt_inference_count_total{model=\"$NAME\"}"); E1=$(metric "vitrt_execution_count_total{model=\"$NAME\"}")
+    I1=$(metric "vitrt_inference_count_total{model=\"$NAME\",output=\"logits\"}"); E1=$(metric "vitrt_execution_count_total{model=\"$NAME\",output=\"logits\"}")
     get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $R"; }
     AVG=$(python3 -c "print('%.2f' % (($I1 - $I0) / max(1, $E1 - $E0)))")
     ERR=$(( $(get non2xx) + $(get connect_err) + $(get read_err) + $(get write_err) + $(get timeouts) ))
     PCT=$(python3 -c "print('%.0f' % (100 * $(get rps) / $OFFLINE))")
-    ROWS+="| $C | ${D} | $(get rps) | ${PCT} % | $(get p50_ms) | $(get p99_ms) | $AVG | $ERR |"$'\n'
+    PCTC=$(python3 -c "print('%.0f' % (100 * $(get rps) / $CLASSIFY))")
+    ROWS+="| $C | ${D} | $(get rps) | ${PCT} % | ${PCTC} % | $(get p50_ms) | $(get p99_ms) | $AVG | $ERR |"$'\n'
 done
 RSS1=$(rss_kb "$SERVER")
 stop_server
@@ -93,8 +94,8 @@ Offline, same machine, same run: \`vitrt bench --batch 8 --threads 2\` = **$OFFL
 server runs and $OFFLINE_AFTER img/s after them (engine only, no decoding; "of offline bench" uses the first); \`vitrt classify --batch 8 --threads 2\` over the same photos = **$CLASSIFY img/s** (decode + preprocess
 + engine, one process, including model load).
 
-| concurrency | seconds | img/s | of offline bench | p50 ms | p99 ms | avg batch (/metrics) | errors |
-|---|---|---|---|---|---|---|---|
+| concurrency | seconds | img/s | of offline bench | of offline classify | p50 ms | p99 ms | avg batch (/metrics) | errors |
+|---|---|---|---|---|---|---|---|---|
 $ROWS
 Server RSS: $((RSS0 / 1024)) MiB before the runs, $((RSS1 / 1024)) MiB after the ${SAT} s saturation run (concurrency 64).
 

@@ -5,9 +5,9 @@
 
 namespace vitrt::serve {
 
-Job::Job(int images, size_t floats_per_image, int classes)
-    : images_(images), per_image_(floats_per_image), classes_(classes),
-      input_(size_t(images) * floats_per_image), logits_(size_t(images) * size_t(classes)), remaining_(images) {}
+Job::Job(int images, size_t floats_per_image, size_t outputs_per_image)
+    : images_(images), per_image_(floats_per_image), out_per_image_(outputs_per_image),
+      input_(size_t(images) * floats_per_image), output_(size_t(images) * outputs_per_image), remaining_(images) {}
 
 void Job::wait() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -32,15 +32,16 @@ void Batcher::declare_metrics(Metrics& m, int max_batch) {
     m.declare("vitrt_compute_seconds", "Engine run time per batch", "histogram", Metrics::latency_buckets());
 }
 
-Batcher::Batcher(Engine& engine, std::string model, const BatcherOptions& options, Metrics& metrics)
-    : engine_(engine), model_(std::move(model)), options_(options), metrics_(metrics),
+Batcher::Batcher(Engine& engine, std::string model, Output what, const BatcherOptions& options, Metrics& metrics)
+    : engine_(engine), model_(std::move(model)), what_(what), out_per_image_(engine.output_size(what)),
+      labels_{{"model", model_}, {"output", what == Output::embedding ? "embedding" : "logits"}},
+      options_(options), metrics_(metrics),
       input_(size_t(options.max_batch) * engine.input_size()),
-      logits_(size_t(options.max_batch) * size_t(engine.num_classes())) {
-    const Labels labels{{"model", model_}};
-    metrics_.set("vitrt_queue_depth", labels, 0);
+      output_(size_t(options.max_batch) * out_per_image_) {
+    metrics_.set("vitrt_queue_depth", labels_, 0);
     for (const char* name : {"vitrt_inference_count_total", "vitrt_execution_count_total", "vitrt_batch_size",
                              "vitrt_queue_wait_seconds", "vitrt_compute_seconds"})
-        metrics_.touch(name, labels);
+        metrics_.touch(name, labels_);
     worker_ = std::thread([this] { loop(); });
 }
 
@@ -61,7 +62,7 @@ bool Batcher::submit(const std::shared_ptr<Job>& job) {
         if (stopping_ || queue_.size() + size_t(job->images()) > size_t(options_.max_queue)) return false;
         const auto now = Clock::now();
         for (int i = 0; i < job->images(); ++i) queue_.push_back(Item{job, i, now});
-        metrics_.set("vitrt_queue_depth", {{"model", model_}}, double(queue_.size()));
+        metrics_.set("vitrt_queue_depth", labels_, double(queue_.size()));
     }
     cv_.notify_all();
     return true;
@@ -93,7 +94,7 @@ void Batcher::loop() {
             const size_t n = std::min(queue_.size(), max_batch);
             batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + long(n)));
             queue_.erase(queue_.begin(), queue_.begin() + long(n));
-            metrics_.set("vitrt_queue_depth", {{"model", model_}}, double(queue_.size()));
+            metrics_.set("vitrt_queue_depth", labels_, double(queue_.size()));
         }
         run_batch(batch);
         batch.clear();
@@ -101,9 +102,9 @@ void Batcher::loop() {
 }
 
 void Batcher::run_batch(std::vector<Item>& items) {
-    const Labels labels{{"model", model_}};
+    const Labels& labels = labels_;
     const size_t per = engine_.input_size();
-    const size_t classes = size_t(engine_.num_classes());
+    const size_t outs = out_per_image_;
     const auto start = Clock::now();
     for (size_t i = 0; i < items.size(); ++i) {
         std::memcpy(input_.data() + i * per, items[i].job->input(items[i].index), per * sizeof(float));
@@ -111,7 +112,7 @@ void Batcher::run_batch(std::vector<Item>& items) {
     }
     std::string error;
     try {
-        engine_.run(input_.data(), int(items.size()), logits_.data());
+        engine_.run(input_.data(), int(items.size()), output_.data(), what_);
     } catch (const std::exception& e) {
         error = e.what();
         if (error.empty()) error = "inference failed";
@@ -124,8 +125,8 @@ void Batcher::run_batch(std::vector<Item>& items) {
     for (size_t i = 0; i < items.size(); ++i) {
         Job& job = *items[i].job;
         if (error.empty())
-            std::memcpy(job.logits_.data() + size_t(items[i].index) * classes, logits_.data() + i * classes,
-                        classes * sizeof(float));
+            std::memcpy(job.output_.data() + size_t(items[i].index) * outs, output_.data() + i * outs,
+                        outs * sizeof(float));
         job.finish_one(error);
     }
 }

@@ -32,13 +32,13 @@ struct BatcherOptions {
     int max_queue = 256;  // images waiting, all requests together
 };
 
-// One request's images (input filled by the caller) and, once done(), their logits.
+// One request's images (input filled by the caller) and, once wait() returns, their outputs.
 class Job {
 public:
-    Job(int images, size_t floats_per_image, int classes);
+    Job(int images, size_t floats_per_image, size_t outputs_per_image);
     int images() const { return images_; }
     float* input(int i) { return input_.data() + size_t(i) * per_image_; }
-    const float* logits(int i) const { return logits_.data() + size_t(i) * size_t(classes_); }
+    const float* output(int i) const { return output_.data() + size_t(i) * out_per_image_; }
     void wait();
     const std::string& error() const { return error_; }  // non-empty when the engine failed
 
@@ -47,8 +47,8 @@ private:
     void finish_one(const std::string& error);
     int images_;
     size_t per_image_;
-    int classes_;
-    std::vector<float> input_, logits_;
+    size_t out_per_image_;
+    std::vector<float> input_, output_;
     std::mutex mutex_;
     std::condition_variable cv_;
     int remaining_;
@@ -58,7 +58,10 @@ private:
 class Batcher {
 public:
     using Clock = std::chrono::steady_clock;
-    Batcher(Engine& engine, std::string model, const BatcherOptions& options, Metrics& metrics);
+    // One batcher per (model, output): logits, or embedding (Engine::run's Output).
+    Batcher(Engine& engine, std::string model, Output what, const BatcherOptions& options, Metrics& metrics);
+    Output output() const { return what_; }
+    size_t output_size() const { return out_per_image_; }
     ~Batcher();  // stop(): runs what is queued, then joins
     Batcher(const Batcher&) = delete;
     Batcher& operator=(const Batcher&) = delete;
@@ -83,13 +86,16 @@ private:
 
     Engine& engine_;
     std::string model_;
+    Output what_;
+    size_t out_per_image_;
+    Labels labels_;  // model, output
     BatcherOptions options_;
     Metrics& metrics_;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Item> queue_;
     bool stopping_ = false;
-    std::vector<float> input_, logits_;  // the batch, max_batch images
+    std::vector<float> input_, output_;  // the batch, max_batch images
     std::thread worker_;
 };
 

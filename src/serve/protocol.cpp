@@ -41,7 +41,11 @@ std::string escape(const std::string& s) { return json(s).dump(-1, ' ', false, j
 
 }  // namespace
 
-json model_metadata(const std::string& name, const Engine& engine, const std::string& precision, int max_batch) {
+json model_metadata(const std::string& name, const Engine& engine, const std::string& precision, int max_batch,
+                    size_t embed_dim) {
+    json outputs = json::array({json{{"name", kOutputName}, {"datatype", "FP32"}, {"shape", json::array({-1, engine.num_classes()})}}});
+    if (embed_dim)
+        outputs.push_back(json{{"name", kEmbeddingName}, {"datatype", "FP32"}, {"shape", json::array({-1, embed_dim})}});
     return json{
         {"name", name},
         {"versions", json::array({"1"})},
@@ -49,19 +53,17 @@ json model_metadata(const std::string& name, const Engine& engine, const std::st
         {"inputs", json::array({json{{"name", kInputName},
                                      {"datatype", "FP32"},
                                      {"shape", json::array({-1, 3, engine.input_height(), engine.input_width()})}}})},
-        {"outputs", json::array({json{{"name", kOutputName},
-                                      {"datatype", "FP32"},
-                                      {"shape", json::array({-1, engine.num_classes()})}}})},
+        {"outputs", std::move(outputs)},
         {"parameters",
          json{{"architecture", engine.info().architecture},
               {"precision", precision},
               {"backend", engine.info().backend},
               {"max_batch_size", max_batch},
-              {"preprocess", "POST raw JPEG/PNG bytes to /v1/models/" + name + "/classify, or send preprocessed NCHW FP32"}}},
+              {"preprocess", "POST raw JPEG/PNG bytes to /v1/models/" + name + "/classify (or /embed), or send preprocessed NCHW FP32"}}},
     };
 }
 
-InferRequest parse_infer_request(const std::string& body, const Engine& engine, int max_images) {
+InferRequest parse_infer_request(const std::string& body, const Engine& engine, int max_images, bool has_embedding) {
     json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
         // Parse again with exceptions only to get the parser's message (position and cause).
@@ -115,17 +117,21 @@ InferRequest parse_infer_request(const std::string& body, const Engine& engine, 
     if (j.contains("outputs")) {
         const json& outs = j["outputs"];
         if (!outs.is_array()) bad("outputs: expected an array");
-        if (outs.size() > 1) bad("outputs: the model has one output (\"logits\")");
+        const std::string names = has_embedding ? "\"logits\" or \"embedding\"" : "\"logits\"";
+        if (outs.size() > 1) bad("outputs: ask for one output per request (" + names + ")");
         if (outs.size() == 1) {
             const json& o = outs[0];
-            if (!o.is_object() || !o.contains("name") || o["name"] != kOutputName)
-                bad(std::string("outputs[0].name: expected \"") + kOutputName + "\"");
+            if (!o.is_object() || !o.contains("name") ||
+                !(o["name"] == kOutputName || (has_embedding && o["name"] == kEmbeddingName)))
+                bad("outputs[0].name: expected " + names);
+            r.embedding = o["name"] == kEmbeddingName;
             if (o.contains("parameters")) {
                 const json& p = o["parameters"];
                 if (!p.is_object()) bad("outputs[0].parameters: expected an object");
                 if (p.contains("binary_data") && p["binary_data"] == true)
                     bad("outputs[0].parameters.binary_data: the binary tensor extension is not supported");
                 if (p.contains("classification")) {
+                    if (r.embedding) bad("outputs[0].parameters.classification: only for the \"logits\" output");
                     const json& k = p["classification"];
                     if (!k.is_number_integer() || k.get<long long>() < 1 || k.get<long long>() > engine.num_classes())
                         bad("outputs[0].parameters.classification: expected an integer in 1.." +
@@ -139,13 +145,12 @@ InferRequest parse_infer_request(const std::string& body, const Engine& engine, 
 }
 
 std::string infer_response(const std::string& model, const InferRequest& req, const Engine& engine,
-                           const std::vector<const float*>& logits) {
-    const int classes = engine.num_classes();
-    json out{{"name", kOutputName}};
+                           const std::vector<const float*>& outputs, size_t per_image) {
+    json out{{"name", req.embedding ? kEmbeddingName : kOutputName}};
+    json data = json::array();
     if (req.classification > 0) {
-        json data = json::array();
         const auto& labels = engine.labels();
-        for (const float* l : logits) {
+        for (const float* l : outputs) {
             for (const auto& p : engine.top_k(l, req.classification)) {
                 // Triton: std::to_string(value) ":" index [":" label]
                 data.push_back(std::to_string(l[p.index]) + ":" + std::to_string(p.index) + ":" +
@@ -154,18 +159,22 @@ std::string infer_response(const std::string& model, const InferRequest& req, co
         }
         out["datatype"] = "BYTES";
         out["shape"] = json::array({req.batch, req.classification});
-        out["data"] = std::move(data);
     } else {
-        json data = json::array();
-        for (const float* l : logits)
-            for (int k = 0; k < classes; ++k) data.push_back(l[k]);
+        for (const float* l : outputs)
+            for (size_t k = 0; k < per_image; ++k) data.push_back(l[k]);
         out["datatype"] = "FP32";
-        out["shape"] = json::array({req.batch, classes});
-        out["data"] = std::move(data);
+        out["shape"] = json::array({req.batch, per_image});
     }
+    out["data"] = std::move(data);
     json r{{"model_name", model}, {"model_version", "1"}, {"outputs", json::array({std::move(out)})}};
     if (!req.id.empty()) r["id"] = req.id;
     return r.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string embedding_json(const std::string& image, const float* embedding, size_t dim) {
+    std::string o = "{\"image\": " + escape(image) + ", \"embedding\": [";
+    for (size_t i = 0; i < dim; ++i) o += (i ? ", " : "") + number(embedding[i]);
+    return o + "]}";
 }
 
 std::string classify_json(const std::string& image, const std::vector<Prediction>& top, const float* logits,

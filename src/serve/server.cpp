@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <algorithm>
 #include <charconv>
+#include <semaphore>
 #include <cmath>
 #include <chrono>
 #include <cstdio>
@@ -28,7 +30,12 @@ using httplib::Response;
 struct Model {
     std::string name, path, precision;
     std::unique_ptr<Engine> engine;
-    std::unique_ptr<Batcher> batcher;
+    std::unique_ptr<Batcher> batcher;        // logits
+    std::unique_ptr<Batcher> embed_batcher;  // pooled features; null when the model has none
+    Batcher& for_output(bool embedding) {
+        if (embedding && !embed_batcher) throw ClientError(400, "model " + name + " has no embedding output");
+        return embedding ? *embed_batcher : *batcher;
+    }
 };
 
 void log_line(const std::string& s) {
@@ -101,7 +108,9 @@ Body read_body(const Request& req, Response& res, const httplib::ContentReader& 
 
 class Server {
 public:
-    explicit Server(const ServeOptions& o) : opt_(o) {}
+    explicit Server(const ServeOptions& o)
+        : opt_(o), decode_slots_(o.decode_concurrency > 0 ? o.decode_concurrency
+                                                          : std::max(1, int(std::thread::hardware_concurrency()) / 2)) {}
     int run(const sigset_t& signals);
 
 private:
@@ -113,10 +122,11 @@ private:
     void guarded(const Request& req, Response& res, F&& body);
     template <class F>
     void inference(const Request& req, Response& res, F&& body);
-    std::shared_ptr<Job> run_job(Model& m, std::shared_ptr<Job> job);
-    void refuse_if_full(Model& m, int images);  // 503 before any decoding work
+    void run_job(Batcher& b, const std::shared_ptr<Job>& job);
+    void refuse_if_full(Batcher& b, int images);  // 503 before any decoding work
     void infer(const Request& req, Response& res, const httplib::ContentReader& reader);
-    void classify(const Request& req, Response& res, const httplib::ContentReader& reader);
+    // /v1 classify (embed = false) and embed: encoded images in, one JSON object per image out.
+    void images(const Request& req, Response& res, const httplib::ContentReader& reader, bool embed);
 
     size_t max_body_bytes() const { return size_t(opt_.max_body_mb) << 20; }
 
@@ -126,6 +136,9 @@ private:
     httplib::Server http_;
     std::atomic<bool> draining_{false};
     std::atomic<int> inflight_{0};
+    // Decoding is bounded: dozens of HTTP threads decoding at once preempt the engine's OpenMP
+    // team mid-region (every barrier then waits for a descheduled thread).
+    std::counting_semaphore<1024> decode_slots_;
 };
 
 void Server::load_models() {
@@ -147,7 +160,11 @@ void Server::load_models() {
         std::vector<float> in(m->engine->input_size() * size_t(opt_.batcher.max_batch), 0.f);
         for (int b = 1; b <= opt_.batcher.max_batch; ++b) (void)m->engine->run(in.data(), b);
         const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-        m->batcher = std::make_unique<Batcher>(*m->engine, m->name, opt_.batcher, metrics_);
+        m->batcher = std::make_unique<Batcher>(*m->engine, m->name, Output::logits, opt_.batcher, metrics_);
+        try {  // a model without pooled features simply has no /embed (its plans are built on first use)
+            m->embed_batcher = std::make_unique<Batcher>(*m->engine, m->name, Output::embedding, opt_.batcher, metrics_);
+        } catch (const std::exception&) {
+        }
         metrics_.touch("vitrt_request_duration_seconds", {{"model", m->name}});
         const ModelInfo& info = m->engine->info();
         char buf[128];
@@ -214,19 +231,18 @@ void Server::inference(const Request& req, Response& res, F&& body) {
                          std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
-void Server::refuse_if_full(Model& m, int images) {
-    if (!m.batcher->has_room(images))
-        throw ClientError(503, "queue full: " + std::to_string(m.batcher->depth()) + " images waiting (--max-queue " +
+void Server::refuse_if_full(Batcher& b, int images) {
+    if (!b.has_room(images))
+        throw ClientError(503, "queue full: " + std::to_string(b.depth()) + " images waiting (--max-queue " +
                                    std::to_string(opt_.batcher.max_queue) + "); retry later");
 }
 
-std::shared_ptr<Job> Server::run_job(Model& m, std::shared_ptr<Job> job) {
-    if (!m.batcher->submit(job))
-        throw ClientError(503, "queue full: " + std::to_string(m.batcher->depth()) + " images waiting (--max-queue " +
+void Server::run_job(Batcher& b, const std::shared_ptr<Job>& job) {
+    if (!b.submit(job))
+        throw ClientError(503, "queue full: " + std::to_string(b.depth()) + " images waiting (--max-queue " +
                                    std::to_string(opt_.batcher.max_queue) + "); retry later");
     job->wait();
     if (!job->error().empty()) throw std::runtime_error(job->error());
-    return job;
 }
 
 void Server::infer(const Request& req, Response& res, const httplib::ContentReader& reader) {
@@ -234,23 +250,25 @@ void Server::infer(const Request& req, Response& res, const httplib::ContentRead
         Engine& e = *m.engine;
         Body body = read_body(req, res, reader, max_body_bytes());
         if (body.multipart) throw ClientError(415, "Content-Type multipart/form-data: send the infer request as JSON");
-        refuse_if_full(m, 1);
-        InferRequest r = parse_infer_request(body.bytes, e, opt_.batcher.max_queue);
+        refuse_if_full(*m.batcher, 1);
+        InferRequest r = parse_infer_request(body.bytes, e, opt_.batcher.max_queue, m.embed_batcher != nullptr);
         body = {};
-        auto job = std::make_shared<Job>(r.batch, e.input_size(), e.num_classes());
+        Batcher& b = m.for_output(r.embedding);
+        auto job = std::make_shared<Job>(r.batch, e.input_size(), b.output_size());
         for (int i = 0; i < r.batch; ++i)
             std::copy_n(r.data.data() + size_t(i) * e.input_size(), e.input_size(), job->input(i));
         r.data = {};
-        run_job(m, job);
-        std::vector<const float*> logits;
-        for (int i = 0; i < r.batch; ++i) logits.push_back(job->logits(i));
-        res.set_content(infer_response(m.name, r, e, logits), "application/json");
+        run_job(b, job);
+        std::vector<const float*> outputs;
+        for (int i = 0; i < r.batch; ++i) outputs.push_back(job->output(i));
+        res.set_content(infer_response(m.name, r, e, outputs, b.output_size()), "application/json");
     });
 }
 
-void Server::classify(const Request& req, Response& res, const httplib::ContentReader& reader) {
+void Server::images(const Request& req, Response& res, const httplib::ContentReader& reader, bool embed) {
     inference(req, res, [&](Model& m) {
         Engine& e = *m.engine;
+        Batcher& b = m.for_output(embed);
         const int k = parse_int_param(req, "top_k", 1, e.num_classes(), 5);
         const bool with_logits = req.has_param("logits") && req.get_param_value("logits") != "0" &&
                                  req.get_param_value("logits") != "false";
@@ -280,9 +298,14 @@ void Server::classify(const Request& req, Response& res, const httplib::ContentR
         if (int(images.size()) > opt_.batcher.max_queue)
             throw ClientError(400, "too many images in one request (" + std::to_string(images.size()) +
                                        "; at most --max-queue " + std::to_string(opt_.batcher.max_queue) + ")");
-        refuse_if_full(m, int(images.size()));
-        auto job = std::make_shared<Job>(int(images.size()), e.input_size(), e.num_classes());
+        refuse_if_full(b, int(images.size()));
+        auto job = std::make_shared<Job>(int(images.size()), e.input_size(), b.output_size());
         for (size_t i = 0; i < images.size(); ++i) {
+            decode_slots_.acquire();
+            struct Release {
+                std::counting_semaphore<1024>& s;
+                ~Release() { s.release(); }
+            } release{decode_slots_};
             try {  // decode + preprocess here, on the HTTP thread, in parallel with other requests
                 e.preprocess_encoded(reinterpret_cast<const unsigned char*>(images[i].bytes->data()),
                                      images[i].bytes->size(), images[i].name, job->input(int(i)));
@@ -290,17 +313,17 @@ void Server::classify(const Request& req, Response& res, const httplib::ContentR
                 throw ClientError(400, err.what());
             }
         }
-        run_job(m, job);
+        run_job(b, job);
         std::string out = multipart ? "[" : "";
         for (size_t i = 0; i < images.size(); ++i) {
-            const float* l = job->logits(int(i));
-            for (int c = 0; c < e.num_classes(); ++c)
+            const float* l = job->output(int(i));
+            for (size_t c = 0; c < b.output_size(); ++c)
                 if (!std::isfinite(l[c]))
-                    throw std::runtime_error(images[i].name + ": the model produced NaN/Inf logits (overflow, or "
-                                             "non-finite weights); no meaningful probabilities");
-            auto top = e.top_k(l, k);
-            out += (i ? ", " : "") + classify_json(images[i].name, top, with_logits ? job->logits(int(i)) : nullptr,
-                                                    e.num_classes());
+                    throw std::runtime_error(images[i].name + ": the model produced NaN/Inf outputs (overflow, or "
+                                             "non-finite weights)");
+            out += i ? ", " : "";
+            if (embed) out += embedding_json(images[i].name, l, b.output_size());
+            else out += classify_json(images[i].name, e.top_k(l, k), with_logits ? l : nullptr, e.num_classes());
         }
         if (multipart) out += "]";
         res.set_content(out + "\n", "application/json");
@@ -328,7 +351,8 @@ void Server::routes() {
     http_.Get(R"(/v2/models/([^/]+))", [this, json_reply](const Request& req, Response& res) {
         guarded(req, res, [&] {
             Model& m = model_of(req);
-            json_reply(res, 200, model_metadata(m.name, *m.engine, m.precision, opt_.batcher.max_batch));
+            json_reply(res, 200, model_metadata(m.name, *m.engine, m.precision, opt_.batcher.max_batch,
+                                                m.embed_batcher ? m.embed_batcher->output_size() : 0));
         });
     });
     http_.Get(R"(/v2/models/([^/]+)/ready)", [this, json_reply](const Request& req, Response& res) {
@@ -340,8 +364,9 @@ void Server::routes() {
     http_.Post(R"(/v2/models/([^/]+)/infer)",
                [this](const Request& req, Response& res, const httplib::ContentReader& r) { infer(req, res, r); });
     http_.Post(R"(/v1/models/([^/]+)/classify)",
-               [this](const Request& req, Response& res, const httplib::ContentReader& r) { classify(req, res, r); });
-    // An /embed endpoint belongs here once Engine::run(..., Output::embedding) exists (issue 13 leaves it out).
+               [this](const Request& req, Response& res, const httplib::ContentReader& r) { images(req, res, r, false); });
+    http_.Post(R"(/v1/models/([^/]+)/embed)",
+               [this](const Request& req, Response& res, const httplib::ContentReader& r) { images(req, res, r, true); });
     http_.Get("/metrics", [this](const Request&, Response& res) {
         metrics_.set("vitrt_inflight_requests", {}, inflight_.load());
         res.set_content(metrics_.render(), "text/plain; version=0.0.4");
@@ -404,7 +429,8 @@ int Server::run(const sigset_t& signals) {
     const auto deadline = Clock::now() + std::chrono::seconds(opt_.exit_timeout_s);
     auto busy = [&] {
         size_t queued = 0;
-        for (const auto& [n, m] : models_) queued += m->batcher->depth();
+        for (const auto& [n, m] : models_)
+            queued += m->batcher->depth() + (m->embed_batcher ? m->embed_batcher->depth() : 0);
         return inflight_.load() + int(queued);
     };
     while (busy() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -415,7 +441,10 @@ int Server::run(const sigset_t& signals) {
     }
     http_.stop();
     listener.join();
-    for (auto& [n, m] : models_) m->batcher->stop();
+    for (auto& [n, m] : models_) {
+        m->batcher->stop();
+        if (m->embed_batcher) m->embed_batcher->stop();
+    }
     log_line("stopped");
     return 0;
 }

@@ -4,6 +4,7 @@
 //   GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready
 //   POST /v2/models/NAME/infer          JSON FP32 NCHW tensors -> logits (or classification strings)
 //   POST /v1/models/NAME/classify       raw JPEG/PNG body or multipart form -> `classify --json` objects
+//   POST /v1/models/NAME/embed          same input -> {"image", "embedding"} (pooled pre-logits features)
 //   GET  /metrics                       Prometheus text
 // Decoding and preprocessing run on the HTTP worker threads; only batches reach the engine.
 // SIGTERM/SIGINT: readiness turns 503, new inference requests get 503, queued and in-flight ones
@@ -32,6 +33,7 @@ struct ServeOptions {
     int max_body_mb = 16;
     int exit_timeout_s = 30;
     int http_threads = 256;  // each open keep-alive connection holds one
+    int decode_concurrency = 0;  // images decoded at once (HTTP threads); 0: half the cores, at least 1
 };
 
 // Parses "NAME=PATH" or "PATH".

@@ -247,6 +247,38 @@ TEST_F(Serve, InferLogitsAndClassificationExtension) {
     EXPECT_NE(top.find(":293:cheetah"), std::string::npos) << top;
 }
 
+TEST_F(Serve, EmbeddingsFromV1EmbedAndV2Infer) {
+    const size_t dim = engine_->output_size(Output::embedding);
+    std::vector<float> x(engine_->input_size());
+    engine_->preprocess_file(sample("magpie.jpeg"), x.data());
+    const auto ref = engine_->run(x.data(), 1, Output::embedding);
+    auto c = server_->client();
+    const json meta = json::parse(c.Get("/v2/models/" + kModel)->body);
+    ASSERT_EQ(meta["outputs"].size(), 2u);
+    EXPECT_EQ(meta["outputs"][1]["name"], "embedding");
+    EXPECT_EQ(meta["outputs"][1]["shape"][1], dim);
+    auto r = c.Post(("/v1/models/" + kModel + "/embed?name=m").c_str(), read_file(sample("magpie.jpeg")), "image/jpeg");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json j = json::parse(r->body);
+    EXPECT_EQ(j["image"], "m");
+    ASSERT_EQ(j["embedding"].size(), dim);
+    for (size_t k = 0; k < dim; ++k) ASSERT_NEAR(j["embedding"][k].get<double>(), ref[k], 1e-4) << k;
+    json body = json::parse(infer_body(x.data(), 1, x.size()));
+    body["outputs"] = json::parse(R"([{"name": "embedding"}])");
+    r = c.Post(("/v2/models/" + kModel + "/infer").c_str(), body.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+    j = json::parse(r->body);
+    EXPECT_EQ(j["outputs"][0]["name"], "embedding");
+    EXPECT_EQ(j["outputs"][0]["shape"], json::array({1, dim}));
+    const auto got = j["outputs"][0]["data"].get<std::vector<float>>();
+    ASSERT_EQ(got.size(), dim);
+    for (size_t k = 0; k < dim; ++k) ASSERT_NEAR(got[k], ref[k], 1e-4) << k;
+    body["outputs"] = json::parse(R"([{"name": "embedding", "parameters": {"classification": 3}}])");
+    r = c.Post(("/v2/models/" + kModel + "/infer").c_str(), body.dump(), "application/json");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("outputs[0].parameters.classification"), std::string::npos) << r->body;
+}
+
 TEST_F(Serve, ConcurrentRequestsAreBatchedAndMatchBatchOne) {
     const auto labelled = std::vector<std::string>{"apple.jpg", "armadillo.jpg", "cheetah.jpg", "coconut.jpg",
                                                    "giraffe.jpg", "kiwi.jpg", "magpie.jpeg", "polars.jpeg", "tench.jpg"};
@@ -286,7 +318,7 @@ TEST_F(Serve, ConcurrentRequestsAreBatchedAndMatchBatchOne) {
             else ASSERT_NEAR(got[size_t(t)][k], r[k], 1e-4) << labelled[size_t(t % n)] << " logit " << k;
         }
     }
-    const std::string lm = "{model=\"" + kModel + "\"}";
+    const std::string lm = "{model=\"" + kModel + "\",output=\"logits\"}";
     const double images = metric(after, "vitrt_inference_count_total" + lm) - metric(before, "vitrt_inference_count_total" + lm);
     const double runs = metric(after, "vitrt_execution_count_total" + lm) - metric(before, "vitrt_execution_count_total" + lm);
     EXPECT_EQ(images, n * rounds);
