@@ -3,7 +3,7 @@
 # already present are skipped; apt-get runs only when something is missing.
 set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build pkg-config libdnnl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
-            nlohmann-json3-dev libcli11-dev)
+            nlohmann-json3-dev libcli11-dev libcpp-httplib-dev)
 # clang + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for scripts/fuzz.sh.
 test_pkgs=(libgtest-dev python3-torch python3-torchvision python3-numpy python3-pil clang libclang-rt-14-dev)
 want=("${build_pkgs[@]}")

@@ -43,5 +43,6 @@ void add_bench(CLI::App& root);
 void add_embed(CLI::App& root);
 void add_quantize(CLI::App& root);
 void add_eval(CLI::App& root);
+void add_serve(CLI::App& root);
 
 }  // namespace vitrt::cli

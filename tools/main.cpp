@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     vitrt::cli::add_embed(app);
     vitrt::cli::add_quantize(app);
     vitrt::cli::add_eval(app);
+    vitrt::cli::add_serve(app);
     // Output that cannot be written (a full disk, > /dev/full) is a failure, not exit 0.
     auto finish = [](int rc) {
         try {
