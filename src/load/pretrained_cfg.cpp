@@ -1,5 +1,7 @@
 #include "load/pretrained_cfg.hpp"
 
+#include <cmath>
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -10,21 +12,39 @@ namespace vitrt {
 bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& p) {
     if (src.config_kind != ConfigKind::timm || !src.config.contains("pretrained_cfg") || !src.config["pretrained_cfg"].is_object())
         return false;
-    auto read3 = [](const nlohmann::json& j, float out[3]) {
-        if (j.is_array() && j.size() == 3)
-            for (int i = 0; i < 3; ++i) out[i] = j[size_t(i)].get<float>();
+    // Every value is checked before conversion: a string or a number out of range names the field
+    // (no nlohmann type_error, no float-to-int overflow).
+    auto read3 = [](const nlohmann::json& j, float out[3], const char* field) {
+        if (!(j.is_array() && j.size() == 3)) return;
+        for (int i = 0; i < 3; ++i) {
+            const auto& v = j[size_t(i)];
+            check(v.is_number() && std::isfinite(v.get<double>()) && std::fabs(v.get<double>()) < 1e6,
+                  std::string("pretrained_cfg.") + field + " must be three finite numbers, got " + j.dump());
+            out[i] = v.get<float>();
+        }
     };
     const auto& pc = src.config["pretrained_cfg"];
     if (pc.contains("input_size") && pc["input_size"].is_array() && pc["input_size"].size() == 3) {
-        p.input_height = pc["input_size"][1].get<int>();
-        p.input_width = pc["input_size"][2].get<int>();
+        int hw[2];
+        for (int i = 0; i < 2; ++i) {
+            const auto& v = pc["input_size"][size_t(i + 1)];
+            check(v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 4096,
+                  "pretrained_cfg.input_size must be [3, H, W] with 1 <= H, W <= 4096, got " + pc["input_size"].dump());
+            hw[i] = int(v.get<int64_t>());
+        }
+        p.input_height = hw[0], p.input_width = hw[1];
     }
     if (pc.contains("interpolation") && pc["interpolation"].is_string())
         p.interp = image::parse_interp(pc["interpolation"].get<std::string>());
-    if (pc.contains("crop_pct") && pc["crop_pct"].is_number()) p.crop_pct = pc["crop_pct"].get<double>();
+    if (pc.contains("crop_pct") && pc["crop_pct"].is_number()) {
+        p.crop_pct = pc["crop_pct"].get<double>();
+        check(std::isfinite(p.crop_pct) && p.crop_pct > 0.0 && p.crop_pct <= 10.0,
+              "pretrained_cfg.crop_pct must be in (0, 10], got " + pc["crop_pct"].dump());
+    }
     if (pc.contains("crop_mode") && pc["crop_mode"].is_string()) p.crop_mode = image::parse_crop_mode(pc["crop_mode"].get<std::string>());
-    if (pc.contains("mean")) read3(pc["mean"], p.mean);
-    if (pc.contains("std")) read3(pc["std"], p.std);
+    if (pc.contains("mean")) read3(pc["mean"], p.mean, "mean");
+    if (pc.contains("std")) read3(pc["std"], p.std, "std");
+    image::validate_preprocess(p);  // std 0 and the like: refused at load, not per image
     return true;
 }
 
