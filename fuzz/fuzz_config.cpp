@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "fuzz_common.hpp"
-#include "models/pretrained_cfg.hpp"
+#include "load/pretrained_cfg.hpp"
 
 namespace fs = std::filesystem;
 
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const vitrt::Error&) {
 #ifndef VITRT_FUZZ_CONFIG_STRICT
     } catch (const nlohmann::json::exception&) {
-        // KNOWN FINDING, tolerated until fixed (src/models/pretrained_cfg.cpp belongs to the model
+        // KNOWN FINDING, tolerated until fixed (src/load/pretrained_cfg.cpp belongs to the model
         // config work, not to this harness): apply_timm_pretrained_cfg calls get<int>/get<float>
         // on values it has not type-checked, so {"pretrained_cfg": {"input_size": [3, "a", 1]}}
         // escapes as nlohmann::json::type_error (no file name in the message) instead of
