@@ -72,6 +72,17 @@ HostTensor dequantize_weight(const QuantizedWeight& q) {
     return r;
 }
 
+const QuantizedWeight& checked_quantized(const WeightSpec& spec, const char* backend) {
+    check(spec.quantized != nullptr, std::string(backend) + ": weight '" + spec.name + "' asks for " +
+                                         precision_name(spec.precision) + " but carries no quantized data");
+    const QuantizedWeight& q = *spec.quantized;
+    check(q.precision == spec.precision, std::string(backend) + ": weight '" + spec.name + "' is quantized as " +
+                                             precision_name(q.precision) + ", asked for " +
+                                             precision_name(spec.precision));
+    validate_quantized(q, spec.name);
+    return q;
+}
+
 void validate_quantized(const QuantizedWeight& q, const std::string& name) {
     const bool four = q.precision == Precision::w4;
     check(precision_info(q.precision).integer,

@@ -21,5 +21,8 @@ int64_t scale_groups(int64_t K, int group_size);
 // Checks a QuantizedWeight's tensors against its precision and [N, K] (dtype and shape of q and
 // scales, finite positive scales, zero point range); vitrt::Error naming `name` otherwise.
 void validate_quantized(const QuantizedWeight& q, const std::string& name);
+// The quantized data of an integer-precision WeightSpec, checked (present, same precision,
+// validate_quantized): what every backend's prepare_weight starts from. `backend` prefixes errors.
+const QuantizedWeight& checked_quantized(const WeightSpec& spec, const char* backend);
 
 }  // namespace vitrt

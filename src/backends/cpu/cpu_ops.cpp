@@ -189,13 +189,7 @@ private:
     bool bf16_attention_ = cpu::cpu_has_avx512_bf16();
 
     Tensor prepare_quantized(const WeightSpec& spec) {
-        check(spec.quantized != nullptr, std::string("cpu: weight '") + spec.name + "' asks for " +
-                                             precision_name(spec.precision) + " but carries no quantized data");
-        const QuantizedWeight& q = *spec.quantized;
-        check(q.precision == spec.precision, std::string("cpu: weight '") + spec.name + "' is quantized as " +
-                                                 precision_name(q.precision) + ", asked for " +
-                                                 precision_name(spec.precision));
-        validate_quantized(q, spec.name);
+        const QuantizedWeight& q = checked_quantized(spec, "cpu");
         auto pw = std::make_shared<CpuLinear>(this, spec.role, spec.precision);
         pw->quant = quant_.pack(q);
         Tensor t;

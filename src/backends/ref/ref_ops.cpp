@@ -78,13 +78,7 @@ public:
     void download(void* dst, const void* src, size_t n) override { std::memmove(dst, src, n); }
 
     Tensor prepare_quantized(const WeightSpec& spec) {
-        check(spec.quantized != nullptr, std::string("ref: weight '") + spec.name + "' asks for " +
-                                             precision_name(spec.precision) + " but carries no quantized data");
-        const QuantizedWeight& q = *spec.quantized;
-        check(q.precision == spec.precision, std::string("ref: weight '") + spec.name + "' is quantized as " +
-                                                 precision_name(q.precision) + ", asked for " +
-                                                 precision_name(spec.precision));
-        validate_quantized(q, spec.name);
+        const QuantizedWeight& q = checked_quantized(spec, "ref");
         auto pw = std::make_shared<RefWeight>(this, spec.role, spec.precision);
         if (precision_info(q.precision).quantized_activations) {
             pw->q.resize(size_t(q.N * q.K));
