@@ -122,9 +122,12 @@ LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
                     "instead (--precision w8a8-dynamic, w8 or w4 on its float checkpoint)");
     std::vector<std::string> notes;
     FastVitHints hints;
-    hints.name = architecture_name(
+    const ArchitectureName arch = architecture_name(
         src, opts.arch, [](const std::string& n) { return lookup_fastvit(n).has_value(); }, notes);
-    hints.model_args = timm_model_args(src);
+    hints.name = arch.name;
+    hints.name_source = arch.source;
+    hints.name_from_path = arch.from_path;
+    hints.model_args = timm_model_args(src, &hints.arg_sources);
     std::map<std::string, Shape> shapes;
     for (const auto& [k, v] : ck.tensors) shapes[k] = v.view.shape;
     FastVitConfig cfg;

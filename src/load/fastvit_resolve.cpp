@@ -2,7 +2,10 @@
 // came with the checkpoint.
 #include "load/fastvit_resolve.hpp"
 
+#include <cmath>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "models/registry/registry.hpp"
 
@@ -57,37 +60,74 @@ private:
     const std::map<std::string, Shape>& s_;
 };
 
-std::vector<int64_t> json_ints(const nlohmann::json& j) {
-    std::vector<int64_t> v;
-    if (j.is_array())
-        for (const auto& e : j)
-            if (e.is_number()) v.push_back(e.get<int64_t>());
-    return v;
+std::string source_of(const FastVitHints& h, const char* key) {
+    auto it = h.arg_sources.find(key);
+    return it != h.arg_sources.end() ? it->second : std::string("model argument ") + key;
 }
 
-// The registered variant with timm create_model kwargs applied (layers, embed_dims, mlp_ratios).
-FastVitVariant with_kwargs(FastVitVariant v, const nlohmann::json& args, std::vector<double>& mlp) {
-    mlp.assign(4, v.mlp_ratio);
-    if (!args.is_object()) return v;
-    if (auto l = json_ints(args.value("layers", nlohmann::json())); l.size() == 4)
-        for (int i = 0; i < 4; ++i) v.layers[i] = l[size_t(i)];
-    if (auto d = json_ints(args.value("embed_dims", nlohmann::json())); d.size() == 4)
-        for (int i = 0; i < 4; ++i) v.dims[i] = d[size_t(i)];
-    if (args.contains("mlp_ratios") && args["mlp_ratios"].is_array() && args["mlp_ratios"].size() == 4)
-        for (size_t i = 0; i < 4; ++i) mlp[i] = args["mlp_ratios"][i].get<double>();
-    return v;
+// A model arg of four numbers (layers, embed_dims, mlp_ratios), type-checked; nullopt when absent.
+std::optional<std::vector<double>> four(const FastVitHints& h, const char* key, bool integers) {
+    const auto& a = h.model_args;
+    if (!a.is_object() || !a.contains(key) || a[key].is_null()) return std::nullopt;
+    const auto& v = a[key];
+    bool ok = v.is_array() && v.size() == 4;
+    for (size_t i = 0; ok && i < 4; ++i)
+        ok = integers ? v[i].is_number_integer() && v[i].get<int64_t>() >= 0 && v[i].get<int64_t>() <= (int64_t(1) << 31)
+                      : v[i].is_number() && std::isfinite(v[i].get<double>()) && v[i].get<double>() >= 0;
+    check(ok, source_of(h, key) + " must be four " + (integers ? "non-negative integers" : "non-negative numbers") +
+                  ", got " + v.dump());
+    std::vector<double> r;
+    for (const auto& e : v) r.push_back(e.get<double>());
+    return r;
 }
 
-bool matches(const FastVitConfig& c, const FastVitVariant& v, const std::vector<double>& mlp) {
-    if (c.stages.size() != 4 || c.stem_dim != v.dims[0]) return false;
+std::string list(const std::vector<int64_t>& v) { return "[" + fastvit_list(v) + "]"; }
+
+// The first thing the registered variant (with its model args) states that the tensors
+// contradict: the field, both values and where each came from; nullopt when all agree.
+std::optional<std::string> contradiction(const FastVitConfig& c, const FastVitVariant& v, const FastVitHints& h) {
+    const std::string reg = "registry " + std::string(v.name) + ", named by " + h.name_source;
+    std::vector<int64_t> layers(v.layers, v.layers + 4), dims(v.dims, v.dims + 4);
+    std::vector<double> mlp(4, v.mlp_ratio);
+    std::string layers_src = reg, dims_src = reg, mlp_src = reg;
+    if (auto a = four(h, "layers", true)) layers.assign(a->begin(), a->end()), layers_src = source_of(h, "layers");
+    if (auto a = four(h, "embed_dims", true)) dims.assign(a->begin(), a->end()), dims_src = source_of(h, "embed_dims");
+    if (auto a = four(h, "mlp_ratios", false)) mlp = *a, mlp_src = source_of(h, "mlp_ratios");
+    std::vector<int64_t> seen_layers, seen_dims;
+    for (const auto& st : c.stages) seen_layers.push_back(st.depth), seen_dims.push_back(st.dim);
+    auto differs = [](const std::string& field, const std::string& stated, const std::string& source,
+                      const std::string& in_weights) {
+        return field + " is " + stated + " in " + source + ", but the checkpoint has " + in_weights;
+    };
+    if (c.stages.size() != 4)
+        return differs("the number of stages", "4", reg, std::to_string(c.stages.size()) + " (stages.N)");
+    if (seen_layers != layers) return differs("layers", list(layers), layers_src, list(seen_layers) + " (stages.N.blocks)");
+    if (seen_dims != dims) return differs("embed_dims", list(dims), dims_src, list(seen_dims));
     for (size_t i = 0; i < 4; ++i) {
-        const FastVitStageConfig& s = c.stages[i];
+        const FastVitStageConfig& st = c.stages[i];
         const bool attn = v.attention_last && i == 3;
-        if (s.depth != v.layers[i] || s.dim != v.dims[i] || s.attention != attn || (s.pos_kernel != 0) != attn ||
-            s.mlp_hidden != int64_t(double(s.dim) * mlp[i]))
-            return false;
+        const std::string P = "stages." + std::to_string(i);
+        if (st.depth > 0 && st.attention != attn)
+            return differs("the token mixer of stage " + std::to_string(i), attn ? "attention" : "RepMixer", reg,
+                           st.attention ? "attention (" + P + ".blocks.0.token_mixer.qkv)" : "RepMixer");
+        if ((st.pos_kernel != 0) != attn)
+            return differs("the conditional positional encoding of stage " + std::to_string(i), attn ? "present" : "absent",
+                           reg, st.pos_kernel ? P + ".pos_emb" : "none");
+        if (st.depth > 0 && std::fabs(double(st.mlp_hidden) - double(st.dim) * mlp[i]) >= 1.0) {
+            std::ostringstream r;
+            r << mlp[i];
+            return differs("mlp_ratios[" + std::to_string(i) + "]", r.str(), mlp_src,
+                           "an MLP width of " + std::to_string(st.mlp_hidden) + " at width " + std::to_string(st.dim) + " (" +
+                               P + ".blocks.0.mlp.fc1)");
+        }
     }
-    return true;
+    return std::nullopt;
+}
+
+bool matches(const FastVitConfig& c, const FastVitVariant& v) {
+    FastVitHints none;
+    none.model_args = nlohmann::json::object();
+    return !contradiction(c, v, none);
 }
 
 }  // namespace
@@ -168,24 +208,34 @@ FastVitConfig resolve_fastvit_config(const std::map<std::string, Shape>& shapes,
     }
     if (S.has("head.fc.weight")) c.num_classes = S.get("head.fc.weight", 2, "classifier")[0];
 
-    // Cross-check with the registry; the tensors decide.
+    // Cross-check with the registry and the model args: a contradiction is refused, unless the
+    // name was only guessed from the path.
+    if (const auto& a = hints.model_args; a.is_object() && a.contains("num_classes") && !a["num_classes"].is_null()) {
+        const auto& n = a["num_classes"];
+        check(n.is_number_integer() && n.get<int64_t>() >= 0, source_of(hints, "num_classes") +
+                                                                  " must be a non-negative integer, got " + n.dump());
+        check(n.get<int64_t>() == c.num_classes,
+              "architecture contradicts the weights: num_classes is " + n.dump() + " in " + source_of(hints, "num_classes") +
+                  ", but the checkpoint has " +
+                  (c.num_classes ? std::to_string(c.num_classes) + " (head.fc.weight)" : "no head.fc.weight (features only)"));
+    }
     if (auto v = lookup_fastvit(c.name)) {
-        std::vector<double> mlp;
-        const FastVitVariant want = with_kwargs(*v, hints.model_args, mlp);
-        if (!matches(c, want, mlp)) {
-            std::vector<int64_t> layers, dims;
-            for (const auto& s : c.stages) layers.push_back(s.depth), dims.push_back(s.dim);
-            notes.push_back("the checkpoint's shapes differ from the registered " + std::string(v->name) + " (layers " +
-                            fastvit_list(std::vector<int64_t>(want.layers, want.layers + 4)) + ", dims " +
-                            fastvit_list(std::vector<int64_t>(want.dims, want.dims + 4)) + "): configured from the checkpoint (layers " +
-                            fastvit_list(layers) + ", dims " + fastvit_list(dims) + ")");
+        if (auto why = contradiction(c, *v, hints)) {
+            check(hints.name_from_path,
+                  "architecture contradicts the weights: " + *why + "; " +
+                      (hints.name_source == "--arch"
+                           ? "pass the --arch that matches these weights, or none (the tensors decide)"
+                           : "the checkpoint does not match its name or config: fix the config, or override the name with "
+                             "--arch NAME"));
+            notes.push_back("architecture name from " + hints.name_source + " ignored: " + *why);
+            c.name.clear();
         }
     } else if (!c.name.empty()) {
         notes.push_back("'" + c.name + "' is not a registered FastViT variant: configured from the checkpoint");
-    } else {
+    }
+    if (c.name.empty()) {
         for (const auto& v : fastvit_variants()) {
-            std::vector<double> mlp(4, v.mlp_ratio);
-            if (matches(c, v, mlp)) {
+            if (matches(c, v)) {
                 c.name = v.name;
                 notes.push_back("architecture recognised from the tensor shapes as " + c.name);
                 break;

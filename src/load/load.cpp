@@ -94,27 +94,48 @@ bool looks_like_fastvit(const Checkpoint& c) {
 LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const Checkpoint& ck = src.checkpoint;
     VitHints hints;
-    hints.name = architecture_name(
+    const ArchitectureName arch = architecture_name(
         src, opts.arch, [](const std::string& n) { return lookup_timm_vit(n).has_value(); }, hints.notes);
+    hints.name = arch.name;
+    hints.name_source = arch.source;
+    hints.name_from_path = arch.from_path;
     const VitNaming naming = detect_vit_naming(ck);
-    hints.model_args = timm_model_args(src);
+    hints.model_args = timm_model_args(src, &hints.arg_sources);
     if (src.config_kind == ConfigKind::timm && src.config.contains("global_pool") && src.config["global_pool"].is_string())
         hints.global_pool = parse_global_pool(src.config["global_pool"].get<std::string>());
     if (src.config_kind == ConfigKind::transformers) {
         const auto& c = src.config;
-        if (c.contains("num_attention_heads")) hints.model_args["num_heads"] = c["num_attention_heads"];
-        if (c.contains("layer_norm_eps") && c["layer_norm_eps"].is_number()) hints.eps = c["layer_norm_eps"].get<float>();
+        // transformers ViTConfig keys and the timm kwargs they state (checked against the tensors).
+        const std::pair<const char*, const char*> keys[] = {
+            {"hidden_size", "embed_dim"}, {"num_hidden_layers", "depth"}, {"num_attention_heads", "num_heads"},
+            {"patch_size", "patch_size"}, {"num_channels", "in_chans"},   {"image_size", "img_size"},
+            {"qkv_bias", "qkv_bias"}};
+        for (const auto& [hf, timm] : keys) {
+            if (!c.contains(hf) || c[hf].is_null()) continue;
+            hints.model_args[timm] = c[hf];
+            hints.arg_sources[timm] = std::string("config.json ") + hf;
+        }
+        if (c.contains("intermediate_size") && c["intermediate_size"].is_number_integer() && c.contains("hidden_size") &&
+            c["hidden_size"].is_number_integer() && c["hidden_size"].get<int64_t>() > 0) {
+            hints.model_args["mlp_ratio"] = double(c["intermediate_size"].get<int64_t>()) / double(c["hidden_size"].get<int64_t>());
+            hints.arg_sources["mlp_ratio"] = "config.json intermediate_size / hidden_size";
+        }
+        if (c.contains("layer_norm_eps") && !c["layer_norm_eps"].is_null()) {
+            check(c["layer_norm_eps"].is_number(), ck.path + ": config.json layer_norm_eps must be a number, got " +
+                                                       c["layer_norm_eps"].dump());
+            hints.eps = c["layer_norm_eps"].get<double>();
+            hints.eps_source = "config.json layer_norm_eps";
+        }
         if (c.contains("hidden_act") && c["hidden_act"].is_string())
             check(c["hidden_act"] == "gelu", ck.path + ": hidden_act '" + c["hidden_act"].get<std::string>() +
                                                  "' is not supported (gelu)");
-        if (c.contains("image_size") && c["image_size"].is_number_integer()) hints.model_args["img_size"] = c["image_size"];
     } else if (naming == VitNaming::transformers) {
-        hints.eps = 1e-12f;  // transformers' VitConfig default
+        hints.eps = 1e-12;  // transformers' VitConfig default
         hints.notes.push_back("transformers naming without config.json: layer_norm_eps 1e-12 assumed");
     }
     if (naming == VitNaming::google_npz) {
         const std::string q = "Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel";
-        if (ck.has(q) && ck.get(q).view.rank() == 3) hints.model_args["num_heads"] = ck.get(q).view.dim(1);
+        if (ck.has(q) && ck.get(q).view.rank() == 3) hints.heads_in_weights = ck.get(q).view.dim(1);
     }
 
     const auto tensors = vit_tensors_as_timm(ck, naming);
@@ -127,8 +148,13 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
               ck.path + ": quantized weight '" + k + "' is listed in the metadata but missing or not 2-D");
         shapes[k] = {tensors.at(k).view.dim(0), e.in_features};
     }
-    const VitConfig cfg = resolve_vit_config(shapes, hints);
-    const auto reg = hints.name.empty() ? std::nullopt : lookup_timm_vit(hints.name);
+    VitConfig cfg;
+    try {  // errors name the tensor or field; say which file too
+        cfg = resolve_vit_config(shapes, hints);
+    } catch (const Error& e) {
+        throw Error(ck.path + ": " + e.what());
+    }
+    const auto reg = cfg.name.empty() ? std::nullopt : lookup_timm_vit(cfg.name);
 
     LoadedModel out;
     out.preprocess = preprocess_from(src, reg, cfg, hints.notes);
@@ -147,6 +173,7 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
         {"embed_dim", std::to_string(cfg.embed_dim)},
         {"depth", std::to_string(cfg.depth)},
         {"heads", std::to_string(cfg.heads) + " x " + std::to_string(cfg.head_dim())},
+        {"heads_from", hints.heads_source},  // not visible in timm's shapes: say where the count came from
         {"mlp_hidden", std::to_string(cfg.mlp_hidden)},
         {"patch", std::to_string(cfg.patch)},
         {"checkpoint_resolution", std::to_string(cfg.img_h) + "x" + std::to_string(cfg.img_w)},
@@ -172,7 +199,19 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     }
     d.notes = hints.notes;
     note_skipped(ck, d);
-    d.timm_model_args = nlohmann::json{{"num_heads", cfg.heads},
+    // Everything timm's create_model needs to rebuild this model under its name (`vitrt quantize`
+    // writes it to the quantized file's config.json, where it is cross-checked on load again).
+    d.timm_model_args = nlohmann::json{{"embed_dim", cfg.embed_dim},
+                                       {"depth", cfg.depth},
+                                       {"num_heads", cfg.heads},
+                                       {"mlp_ratio", double(cfg.mlp_hidden) / double(cfg.embed_dim)},
+                                       {"patch_size", cfg.patch},
+                                       {"in_chans", cfg.in_chans},
+                                       {"num_classes", cfg.num_classes},
+                                       {"class_token", cfg.class_token},
+                                       {"reg_tokens", cfg.reg_tokens},
+                                       {"qkv_bias", cfg.qkv_bias},
+                                       {"init_values", cfg.layer_scale ? nlohmann::json(1.0) : nlohmann::json(nullptr)},
                                        {"global_pool", global_pool_name(cfg.global_pool)},
                                        {"no_embed_class", cfg.no_embed_class},
                                        {"img_size", {cfg.img_h, cfg.img_w}},

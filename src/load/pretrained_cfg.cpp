@@ -48,28 +48,33 @@ bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& 
     return true;
 }
 
-std::string architecture_name(const ModelSource& src, const std::string& explicit_arch,
-                              const std::function<bool(const std::string&)>& known, std::vector<std::string>& notes) {
+ArchitectureName architecture_name(const ModelSource& src, const std::string& explicit_arch,
+                                   const std::function<bool(const std::string&)>& known, std::vector<std::string>& notes) {
     namespace fs = std::filesystem;
-    if (!explicit_arch.empty()) return explicit_arch;
+    if (!explicit_arch.empty()) return {explicit_arch, "--arch"};
     if (src.config_kind == ConfigKind::timm && src.config.contains("architecture") && src.config["architecture"].is_string())
-        return src.config["architecture"];
+        return {src.config["architecture"].get<std::string>(), "config.json architecture"};
     auto it = src.checkpoint.metadata.find("model");
-    if (it != src.checkpoint.metadata.end()) return it->second;
+    if (it != src.checkpoint.metadata.end()) return {it->second, "the checkpoint's metadata \"model\""};
     for (fs::path p = fs::path(src.checkpoint.path); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
         const std::string stem = p.filename().string(), name = stem.substr(0, stem.find('.'));
         if (known(name)) {
             notes.push_back("architecture taken from the path name '" + stem + "'");
-            return name;
+            return {name, "the path name '" + stem + "'", true};
         }
     }
-    return "";
+    return {};
 }
 
-nlohmann::json timm_model_args(const ModelSource& src) {
+nlohmann::json timm_model_args(const ModelSource& src, std::map<std::string, std::string>* sources) {
     nlohmann::json args = nlohmann::json::object();
-    if (src.config_kind == ConfigKind::timm && src.config.contains("model_args") && src.config["model_args"].is_object())
+    auto note = [&](const std::string& key, const std::string& where) {
+        if (sources) (*sources)[key] = where;
+    };
+    if (src.config_kind == ConfigKind::timm && src.config.contains("model_args") && src.config["model_args"].is_object()) {
         args = src.config["model_args"];
+        for (auto it = args.begin(); it != args.end(); ++it) note(it.key(), "config.json model_args." + it.key());
+    }
     auto kw = src.checkpoint.metadata.find("create_model_kwargs");
     if (kw != src.checkpoint.metadata.end()) {
         nlohmann::json j;
@@ -79,7 +84,15 @@ nlohmann::json timm_model_args(const ModelSource& src) {
             throw Error(src.checkpoint.path + ": metadata create_model_kwargs is not JSON: " + e.what());
         }
         check(j.is_object(), src.checkpoint.path + ": metadata create_model_kwargs must be a JSON object");
-        for (auto it = j.begin(); it != j.end(); ++it) args[it.key()] = it.value();
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            args[it.key()] = it.value();
+            note(it.key(), "the checkpoint's metadata create_model_kwargs." + it.key());
+        }
+    }
+    // timm hub configs carry the head size at the top level (timm passes it to create_model).
+    if (src.config_kind == ConfigKind::timm && src.config.contains("num_classes") && !args.contains("num_classes")) {
+        args["num_classes"] = src.config["num_classes"];
+        note("num_classes", "config.json num_classes");
     }
     return args;
 }

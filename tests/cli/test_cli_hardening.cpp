@@ -127,6 +127,44 @@ TEST(CliHardening, ImageSizeIsBoundedBeforeAnythingIsBuilt) {
     EXPECT_TRUE(contains(out, "at most 4096")) << out;
 }
 
+TEST(CliHardening, ArchitectureThatContradictsTheWeightsIsRefused) {
+    // A 192-wide checkpoint run as vit_base (768 wide, 12 heads) used to answer "coil" for a tench,
+    // exit 0. Every value the weights can confirm is cross-checked; the head count, which they
+    // cannot show, is reported with its source.
+    std::string out;
+    const std::string img = samples() + "/tench.jpg";
+    EXPECT_EQ(test::run_command(cli() + " classify --arch vit_base_patch16_224 " + img, &out), 2) << out;
+    EXPECT_TRUE(contains(out, "embed_dim is 768 in registry vit_base_patch16_224, named by --arch, but the checkpoint "
+                              "has 192")) << out;
+    ASSERT_EQ(test::run_command(cli() + " info --json 2>/dev/null", &out), 0) << out;
+    auto info = nlohmann::json::parse(out);
+    EXPECT_EQ(info["heads"], "3 x 64");
+    EXPECT_EQ(info["heads_from"], "registry vit_tiny_patch16_224, named by config.json architecture");
+
+    const std::string model = test::source_dir() + "/models/vit_tiny_patch16_224";
+    auto with_config = [&](const std::string& name, const nlohmann::json& config) {
+        const std::string dir = test::temp_dir() + "/" + name;
+        fs::create_directories(dir);
+        fs::create_symlink(model + "/model.safetensors", dir + "/model.safetensors");
+        std::ofstream(dir + "/config.json") << config.dump();
+        return dir;
+    };
+    // 192 = 16 x 12: runs with 16 heads as config.json says, and info says where 16 came from.
+    const std::string heads16 = with_config("heads16", {{"architecture", "vit_tiny_patch16_224"},
+                                                        {"model_args", {{"num_heads", 16}}}});
+    ASSERT_EQ(test::run_command(cli() + " info --json --model " + heads16 + " 2>/dev/null", &out), 0) << out;
+    info = nlohmann::json::parse(out);
+    EXPECT_EQ(info["heads"], "16 x 12");
+    EXPECT_EQ(info["heads_from"], "config.json model_args.num_heads");
+    // transformers config.json keys are claims too.
+    const std::string hf = with_config("hf", {{"model_type", "vit"}, {"hidden_size", 768}, {"num_attention_heads", 12}});
+    EXPECT_EQ(test::run_command(cli() + " info --model " + hf, &out), 2) << out;
+    EXPECT_TRUE(contains(out, "embed_dim is 768 in config.json hidden_size, but the checkpoint has 192")) << out;
+    const std::string classes = with_config("classes", {{"architecture", "vit_tiny_patch16_224"}, {"num_classes", 10}});
+    EXPECT_EQ(test::run_command(cli() + " info --model " + classes, &out), 2) << out;
+    EXPECT_TRUE(contains(out, "num_classes is 10 in config.json num_classes, but the checkpoint has 1000")) << out;
+}
+
 TEST(CliHardening, MaxImagePixelsFlag) {
     std::string out;
     const std::string img = samples() + "/tench.jpg";

@@ -290,6 +290,52 @@ TEST(FastVitVariants, HubDirectoryConfigJson) {
     EXPECT_TRUE(recognised);
 }
 
+// A registered name (--arch, config.json, metadata) whose hyper-parameters, with its model args,
+// contradict the tensors is refused naming the field and both values (issue 11); a name guessed
+// from the path is dropped and the shapes recognised instead.
+TEST(FastVitVariants, NameThatContradictsTheWeightsIsRefused) {
+    const StateDict sa12(*lookup_fastvit("fastvit_sa12"), true, 1, true);
+    const auto shapes = shapes_of(sa12.tensors);
+    auto refusal = [&](const FastVitHints& h) {
+        std::vector<std::string> notes;
+        try {
+            resolve_fastvit_config(shapes, h, notes);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    auto contains = [](const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; };
+    FastVitHints h;
+    h.name = "fastvit_t8", h.name_source = "--arch";
+    std::string msg = refusal(h);
+    EXPECT_TRUE(contains(msg, "layers is [2, 2, 4, 2] in registry fastvit_t8, named by --arch, but the checkpoint has "
+                              "[2, 2, 6, 2]")) << msg;
+    EXPECT_TRUE(contains(msg, "pass the --arch that matches")) << msg;
+    h.name = "fastvit_s12";  // same layers and widths; RepMixer where sa12 has attention
+    msg = refusal(h);
+    EXPECT_TRUE(contains(msg, "token mixer of stage 3 is RepMixer")) << msg;
+    h.name = "fastvit_sa12", h.name_source = "config.json architecture";
+    h.model_args = {{"layers", {1, 1, 1, 1}}};
+    h.arg_sources = {{"layers", "config.json model_args.layers"}};
+    msg = refusal(h);
+    EXPECT_TRUE(contains(msg, "layers is [1, 1, 1, 1] in config.json model_args.layers")) << msg;
+    h.model_args = {{"embed_dims", {64, 128, 256, "x"}}};
+    h.arg_sources = {{"embed_dims", "config.json model_args.embed_dims"}};
+    EXPECT_TRUE(contains(refusal(h), "config.json model_args.embed_dims must be four non-negative integers"));
+    h.model_args = {{"num_classes", 10}};
+    h.arg_sources = {{"num_classes", "config.json num_classes"}};
+    EXPECT_TRUE(contains(refusal(h), "num_classes is 10 in config.json num_classes, but the checkpoint has 1000"));
+
+    FastVitHints path;
+    path.name = "fastvit_t8", path.name_source = "the path name 'fastvit_t8.safetensors'", path.name_from_path = true;
+    std::vector<std::string> notes;
+    EXPECT_EQ(resolve_fastvit_config(shapes, path, notes).name, "fastvit_sa12");
+    bool noted = false;
+    for (const auto& n : notes) noted = noted || contains(n, "ignored: layers is [2, 2, 4, 2]");
+    EXPECT_TRUE(noted);
+}
+
 TEST(FastVitVariants, UnsupportedVariantsAreRefused) {
     ModelSource src;
     src.checkpoint.path = "<generated>";
