@@ -79,6 +79,24 @@ size_t utf8_sequence(const std::string& s, size_t i) {
 
 }  // namespace
 
+std::string utf8_escaped(const std::string& s) {
+    std::string r;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            r += char(c);
+        } else if (const size_t n = utf8_sequence(s, i)) {
+            r.append(s, i, n);
+            i += n - 1;
+        } else {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            r += buf;
+        }
+    }
+    return r;
+}
+
 std::string json_escape(const std::string& s) {
     std::string r;
     for (size_t i = 0; i < s.size(); ++i) {

@@ -25,6 +25,9 @@ std::vector<std::string> list_images(const std::vector<std::string>& inputs);
 // part of a valid UTF-8 sequence (e.g. a Latin-1 file name) are written as the six characters
 // "\\xNN" (Python's "backslashreplace"), so the JSON stays valid and the byte stays visible.
 std::string json_escape(const std::string& s);
+// s as valid UTF-8, with the same "\\xNN" escapes for invalid bytes (for strings handed to a
+// JSON library, which would otherwise refuse them).
+std::string utf8_escaped(const std::string& s);
 
 // A JSON number, or null for NaN/Inf (which JSON cannot represent).
 std::string json_number(double v);

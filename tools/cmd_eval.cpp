@@ -79,6 +79,14 @@ void resize_fields(const ModelInfo& info, std::string* interp, double* crop_pct)
     }
 }
 
+// Every string in j made valid UTF-8 (file names and messages may hold any bytes; nlohmann's
+// dump() throws on invalid UTF-8, which lost the results of a whole run).
+void make_utf8(nlohmann::ordered_json& j) {
+    if (j.is_string()) j = utf8_escaped(j.get<std::string>());
+    else if (j.is_structured())
+        for (auto& v : j) make_utf8(v);
+}
+
 double round_to(double v, int digits) {
     const double s = std::pow(10.0, digits);
     return std::round(v * s) / s;
@@ -288,6 +296,7 @@ int eval(const EvalArgs& a) {
         r["failed_images"] = f;
     }
 
+    make_utf8(r);
     if (!a.results_file.empty()) {
         std::ofstream out(a.results_file);
         check(bool(out), a.results_file + ": cannot write the results file");

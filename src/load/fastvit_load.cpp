@@ -136,6 +136,9 @@ LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
         cfg = resolve_fastvit_config(shapes, hints, notes);
         check(cfg.in_chans == 3, "FastViT stem takes " + std::to_string(cfg.in_chans) +
                                      " input channels; vitrt feeds RGB images (3)");
+        // Checked by their checkpoint names before folding mixes them (WeightPreparer checks the
+        // folded results again: a negative running_var folds into NaN).
+        for (const auto& [name, t] : ck.tensors) WeightPreparer::check_finite("tensor '" + name + "'", t);
         w = fold_fastvit(cfg, ck.tensors);
     } catch (const Error& e) {
         throw Error(ck.path + ": " + e.what());
@@ -150,7 +153,11 @@ LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     d.notes.insert(d.notes.end(), notes.begin(), notes.end());
     note_skipped(ck, d);
     WeightPreparer prep(ops, opts.policy);
-    out.model = make_fastvit(cfg, std::move(w), prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    try {
+        out.model = make_fastvit(cfg, std::move(w), prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    } catch (const Error& e) {
+        throw Error(ck.path + ": " + e.what());
+    }
     describe_precision(prep, out.model->mutable_description());
     return out;
 }

@@ -222,7 +222,11 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
                             ", depth=" + std::to_string(cfg.depth) + ", mlp=" + std::to_string(cfg.mlp_hidden) + ")",
                         quantized);
     WeightPreparer prep(ops, opts.policy);
-    out.model = make_vit(cfg, reader, prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    try {  // errors name the tensor; say which file too
+        out.model = make_vit(cfg, reader, prep, out.preprocess.input_height, out.preprocess.input_width, std::move(d));
+    } catch (const Error& e) {
+        throw Error(ck.path + ": " + e.what());
+    }
     describe_precision(prep, out.model->mutable_description());
     return out;
 }

@@ -1,5 +1,6 @@
 #include "load/weight_preparer.hpp"
 
+#include "io/finite.hpp"
 #include "quant/weight_quant.hpp"
 
 namespace vitrt {
@@ -56,7 +57,14 @@ Tensor WeightPreparer::finish_linear(const std::string& name, Tensor t, Precisio
     return t;
 }
 
+void WeightPreparer::check_finite(const std::string& what, const HostTensor& t) {
+    check(!is_float(t.view.dtype) || all_finite(t),
+          what + " holds NaN or Inf values: the checkpoint is damaged (or was saved from a diverged "
+          "training run), and every output would be NaN; re-export it from a good copy");
+}
+
 Tensor WeightPreparer::prepare(const std::string& name, const HostTensor& t, WeightRole role) {
+    check_finite("weight '" + name + "'", t);
     const Precision p = policy_.for_weight(name, role);
     Tensor r;
     if (precision_info(p).integer) {
@@ -78,7 +86,8 @@ Tensor WeightPreparer::prepare(const std::string& name, const HostTensor& t, Wei
 
 Tensor WeightPreparer::linear(WeightReader& r, const std::string& name, const Shape& shape, const RowScale& rows) {
     if (const QuantizedEntry* e = r.quantized_entry(name)) {
-        QuantizedWeight q = read_quantized(r, name, *e, shape);
+        QuantizedWeight q = read_quantized(r, name, *e, shape);  // scales checked finite there
+        if (rows.per_row) check_finite("the per-row scale folded into '" + name + "'", *rows.per_row);
         scale_rows(q, rows);
         bool keep_float = false;  // the user asked for this one in float: the dequantized weight
         for (const auto& k : policy_.keep_float) keep_float = keep_float || name_matches(k, name);
@@ -93,6 +102,7 @@ Tensor WeightPreparer::linear(WeightReader& r, const std::string& name, const Sh
     }
     const HostTensor& src = r.need(name, shape);
     if (rows.identity()) return prepare(name, src, WeightRole::linear);
+    if (rows.per_row) check_finite("the per-row scale folded into '" + name + "'", *rows.per_row);
     HostTensor scaled = row_scaled(src, rows);
     release_host_pages(src);
     return prepare(name, scaled, WeightRole::linear);
@@ -101,6 +111,7 @@ Tensor WeightPreparer::linear(WeightReader& r, const std::string& name, const Sh
 Tensor WeightPreparer::param(WeightReader& r, const std::string& name, const Shape& shape, const RowScale& rows) {
     const HostTensor& src = r.need(name, shape);
     if (rows.identity()) return prepare(name, src, WeightRole::param);
+    if (rows.per_row) check_finite("the per-row scale folded into '" + name + "'", *rows.per_row);
     HostTensor scaled = row_scaled(src, rows);
     release_host_pages(src);
     return prepare(name, scaled, WeightRole::param);

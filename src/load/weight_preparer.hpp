@@ -4,8 +4,10 @@
 // precision; applies a per-row scale when the model folds one in (LayerScale, DeiT's head
 // average: exact for float and quantized weights alike, since per-row quantization commutes with
 // row scaling); hands the result to Ops::prepare_weight and releases the checkpoint's pages (peak
-// memory stays near one copy of the weights). Records what it did for `vitrt info`, and which
-// prepared weight came from which name (calibration observes linear inputs by weight name).
+// memory stays near one copy of the weights). Refuses a float weight holding NaN or Inf, by name
+// (one pass over what reaches the backend, folded and scaled weights included: a NaN anywhere
+// turns every output into NaN). Records what it did for `vitrt info`, and which prepared weight
+// came from which name (calibration observes linear inputs by weight name).
 #pragma once
 
 #include <map>
@@ -38,6 +40,11 @@ public:
     // Read from the checkpoint by name ([N, K] / [N]), stored float or quantized, rows scaled.
     Tensor linear(WeightReader& r, const std::string& name, const Shape& shape, const RowScale& rows = {});
     Tensor param(WeightReader& r, const std::string& name, const Shape& shape, const RowScale& rows = {});
+
+    // vitrt::Error starting with `what` (e.g. "weight 'cls_token'") when a float tensor holds NaN
+    // or Inf. prepare() calls it; a model calls it for checkpoint tensors it combines or folds
+    // before preparing, so that the message names the tensor that holds the value.
+    static void check_finite(const std::string& what, const HostTensor& t);
 
     const PrecisionPolicy& policy() const { return policy_; }
     Ops& ops() { return ops_; }

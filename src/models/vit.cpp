@@ -194,7 +194,9 @@ private:
             HostTensor pre = HostTensor::zeros_f32({Pf, D});
             int64_t row = 0;
             auto put = [&](const std::string& name, int64_t rows) {
-                HostTensor t = to_f32(need(name, {1, rows, D}));
+                const HostTensor& raw = need(name, {1, rows, D});
+                WeightPreparer::check_finite("weight '" + name + "'", raw);  // named before they are combined
+                HostTensor t = to_f32(raw);
                 std::copy(t.f32(), t.f32() + rows * D, pre.mutable_f32() + row * D);
                 row += rows;
             };
@@ -222,7 +224,11 @@ private:
             // LayerScale folded into the layer before it, exactly up to one f32 rounding, so no
             // backend needs a scale epilogue: x + gamma * (W a + b) == x + (gamma W) a + gamma b.
             RowScale g1, g2;
-            if (cfg_.layer_scale) g1.per_row = &need(p + "ls1.gamma", {D}), g2.per_row = &need(p + "ls2.gamma", {D});
+            if (cfg_.layer_scale) {
+                g1.per_row = &need(p + "ls1.gamma", {D}), g2.per_row = &need(p + "ls2.gamma", {D});
+                WeightPreparer::check_finite("weight '" + p + "ls1.gamma'", *g1.per_row);
+                WeightPreparer::check_finite("weight '" + p + "ls2.gamma'", *g2.per_row);
+            }
             b.proj_w = linear_w(p + "attn.proj.weight", {D, D}, g1);
             b.proj_b = param(p + "attn.proj.bias", {D}, g1);
             b.fc2_w = linear_w(p + "mlp.fc2.weight", {D, H}, g2);

@@ -75,6 +75,27 @@ TEST(CliHardening, FileNamesThatAreNotUtf8AreEscapedInJson) {
     EXPECT_EQ(lines[0]["top_k"][0]["label"], "tench");
 }
 
+TEST(CliHardening, EvalJsonStaysValidWithFileNamesThatAreNotUtf8) {
+    // nlohmann's dump() throws on invalid UTF-8: a Latin-1 name among the failed images used to
+    // lose the results of the whole run ("type_error.316", exit 2).
+    const std::string dir = test::temp_dir() + "/eval_latin1";
+    fs::create_directories(dir);
+    const std::string bad = dir + "/caf\xe9.jpg";
+    std::ofstream(bad) << "not an image\n";
+    std::ofstream(dir + "/labels.csv") << samples() + "/tench.jpg,0\n" + bad + ",1\n";
+    std::string out;
+    EXPECT_EQ(test::run_command(cli() + " eval --json --no-progress --labels-csv " + dir + "/labels.csv --results-file " +
+                                    dir + "/r.json 2>/dev/null", &out), 1) << out;
+    const auto lines = json_lines(out);  // throws on invalid JSON / UTF-8
+    ASSERT_EQ(lines.size(), 1u) << out;
+    const auto& r = lines[0];
+    EXPECT_EQ(r["top1_correct"], 1);
+    ASSERT_EQ(r["failed_images"].size(), 1u);
+    EXPECT_EQ(r["failed_images"][0]["image"], dir + "/caf\\xe9.jpg");
+    std::ifstream f(dir + "/r.json");
+    EXPECT_EQ(nlohmann::json::parse(f)["failed"], 1);
+}
+
 TEST(CliHardening, FifoIsRefusedAndTheRestAreClassified) {
     const std::string dir = test::temp_dir();
     ASSERT_EQ(mkfifo((dir + "/a_pipe.jpg").c_str(), 0600), 0);

@@ -336,6 +336,34 @@ TEST(FastVitVariants, NameThatContradictsTheWeightsIsRefused) {
     EXPECT_TRUE(noted);
 }
 
+// NaN/Inf weights are refused at load (issue 11): by their checkpoint names before folding, and
+// after folding (finite statistics can fold into Inf) by the folded weight's name.
+TEST(FastVitVariants, NonFiniteWeightsAreRefused) {
+    auto ops = make_backend("ref");
+    auto load_error = [&](const std::vector<std::pair<std::string, float>>& changes) {
+        ModelSource src;
+        src.checkpoint.path = "<generated>";
+        src.checkpoint.format = "safetensors";
+        src.checkpoint.tensors = StateDict(*lookup_fastvit("fastvit_t8"), false, 2).tensors;
+        for (const auto& [key, value] : changes) src.checkpoint.tensors.at(key).mutable_f32()[3] = value;
+        LoadOptions o;
+        o.image_size = 64;
+        try {
+            load_fastvit(src, *ops, o);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string bn = "stages.1.blocks.0.mlp.conv.bn";
+    std::string msg = load_error({{bn + ".running_mean", std::nanf("")}});
+    EXPECT_NE(msg.find("<generated>: tensor '" + bn + ".running_mean' holds NaN or Inf"), std::string::npos) << msg;
+    // Finite, but gamma / sqrt(var + eps) = 3e38 / sqrt(1e-5) overflows when folded into the conv.
+    msg = load_error({{bn + ".weight", 3e38f}, {bn + ".running_var", 0.0f}});
+    EXPECT_NE(msg.find("holds NaN or Inf"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("<generated>: weight 'stages.1.blocks.0.mlp."), std::string::npos) << msg;
+}
+
 TEST(FastVitVariants, UnsupportedVariantsAreRefused) {
     ModelSource src;
     src.checkpoint.path = "<generated>";
