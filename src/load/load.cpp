@@ -34,44 +34,7 @@ image::PreprocessConfig preprocess_from(const ModelSource& src, const std::optio
         p.input_width = int(cfg.img_w);
         known = true;
     }
-    auto read3 = [](const nlohmann::json& j, float out[3]) {
-        if (j.is_array() && j.size() == 3)
-            for (int i = 0; i < 3; ++i) out[i] = j[size_t(i)].get<float>();
-    };
-    if (apply_timm_pretrained_cfg(src, p)) {
-        known = true;
-    } else if (src.config_kind == ConfigKind::transformers && src.preprocessor.is_object()) {
-        // ViTImageProcessor: resize straight to size (no crop), rescale, normalise.
-        const auto& pp = src.preprocessor;
-        p.crop_mode = image::CropMode::squash;
-        p.crop_pct = 1.0;
-        if (pp.contains("size")) {
-            const auto& sz = pp["size"];
-            if (sz.is_number()) p.input_height = p.input_width = sz.get<int>();
-            else if (sz.is_object() && sz.contains("height")) {
-                p.input_height = sz["height"].get<int>();
-                p.input_width = sz["width"].get<int>();
-            }
-        }
-        // DeiT-style processors resize to `size`, then centre-crop `crop_size`: the model runs at the
-        // crop. crop_pct is chosen so that floor(crop / crop_pct) lands exactly on `size`.
-        if (pp.value("do_center_crop", false) && pp.contains("crop_size")) {
-            const auto& cs = pp["crop_size"];
-            const int rh = p.input_height, rw = p.input_width;
-            p.input_height = cs.is_number() ? cs.get<int>() : cs.value("height", rh);
-            p.input_width = cs.is_number() ? cs.get<int>() : cs.value("width", rw);
-            p.crop_pct = double(p.input_height) / (double(rh) + 1e-6);
-            if (rw * p.input_height != rh * p.input_width)
-                notes.push_back("preprocessor resize and crop have different aspect ratios; crop_pct taken from the height");
-        }
-        if (pp.contains("resample") && pp["resample"].is_number_integer()) {
-            const int r = pp["resample"].get<int>();  // PIL enum: 0 nearest, 2 bilinear, 3 bicubic
-            p.interp = r == 3 ? image::Interp::bicubic : r == 0 ? image::Interp::nearest : image::Interp::bilinear;
-        } else {
-            p.interp = image::Interp::bilinear;
-        }
-        if (pp.contains("image_mean")) read3(pp["image_mean"], p.mean);
-        if (pp.contains("image_std")) read3(pp["image_std"], p.std);
+    if (apply_timm_pretrained_cfg(src, p) || apply_transformers_preprocessor(src, p, notes)) {
         known = true;
     } else if (src.config_kind == ConfigKind::transformers) {
         p.crop_mode = image::CropMode::squash;

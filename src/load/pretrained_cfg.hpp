@@ -17,8 +17,14 @@
 namespace vitrt {
 
 // Overrides p with the fields the source's timm pretrained_cfg sets (input_size, interpolation,
-// crop_pct, crop_mode, mean, std). Returns false when there is no timm pretrained_cfg.
+// crop_pct, crop_mode, mean, std). Returns false when there is no timm pretrained_cfg. Every value
+// is validated: vitrt::Error naming the field ("pretrained_cfg.crop_pct must be ...").
 bool apply_timm_pretrained_cfg(const ModelSource& src, image::PreprocessConfig& p);
+
+// The same for a transformers preprocessor_config.json (ViTImageProcessor: resize to size;
+// DeiTImageProcessor: resize to size, centre-crop crop_size): size, crop_size, resample,
+// image_mean, image_std. Returns false when the source has none.
+bool apply_transformers_preprocessor(const ModelSource& src, image::PreprocessConfig& p, std::vector<std::string>& notes);
 
 // An architecture name and where it was found, for messages ("--arch", "config.json architecture").
 struct ArchitectureName {
