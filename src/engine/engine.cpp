@@ -48,8 +48,9 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     auto impl = std::make_unique<Impl>();
     impl->decode_budget = std::make_unique<image::DecodeMemoryBudget>(
         options.decode_memory_bytes ? options.decode_memory_bytes : image::default_decode_memory_bytes);
-    impl->decode_limits = {options.max_image_pixels > 0 ? int64_t(options.max_image_pixels) : image::default_max_image_pixels,
-                           impl->decode_budget.get()};
+    impl->decode_limits.max_pixels =
+        options.max_image_pixels > 0 ? int64_t(options.max_image_pixels) : image::default_max_image_pixels;
+    impl->decode_limits.budget = impl->decode_budget.get();
     LoadOptions lo;
     lo.image_size = options.image_size;
     lo.arch = options.arch;

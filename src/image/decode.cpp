@@ -82,6 +82,18 @@ void check_image_size(int64_t width, int64_t height, const std::string& name, co
                     "image; raise the limit with --max-image-pixels if it is genuine");
 }
 
+void warn_if_large(int64_t width, int64_t height, const std::string& name, const char* format,
+                   const DecodeLimits& limits) {
+    if (width * height <= warn_image_pixels) return;
+    const std::string msg = name + ": " + format + " image has " + std::to_string(width * height) + " pixels (" +
+                            std::to_string(width) + "x" + std::to_string(height) +
+                            "), more than PIL's decompression-bomb warning threshold of " +
+                            std::to_string(warn_image_pixels) + "; decoding it (check the file if it is not expected "
+                            "to be this large; --max-image-pixels sets the refusal limit)";
+    if (limits.warn) limits.warn(msg);
+    else std::fprintf(stderr, "warning: %s\n", msg.c_str());  // one write: lines from threads do not interleave
+}
+
 RgbImage decode_memory(const uint8_t* data, size_t size, const std::string& name,
                        const DecodeLimits& limits) {
     if (size == 0 || data == nullptr)

@@ -178,6 +178,7 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name,
     if (!read_header(s, data, size)) throw fail("cannot decode JPEG header");
     jpeg_decompress_struct* ci = &s->cinfo;
     check_image_size(ci->image_width, ci->image_height, name, "JPEG", limits.max_pixels);
+    warn_if_large(ci->image_width, ci->image_height, name, "JPEG", limits);
     const int components = ci->num_components;
     if (components != 1 && components != 3 && components != 4)
         throw Error(name + ": unsupported JPEG with " + std::to_string(components) +

@@ -225,6 +225,7 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& name,
     png_get_IHDR(s->png, s->info, &width, &height, &bit_depth, &color_type, &interlace, nullptr,
                  nullptr);
     check_image_size(width, height, name, "PNG", limits.max_pixels);
+    warn_if_large(width, height, name, "PNG", limits);
 
     auto format = std::make_unique<PngFormat>();
     PngFormat* f = format.get();

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,11 +31,13 @@ struct RgbImage {
 inline constexpr int max_image_side = 32768;
 inline constexpr int64_t max_image_pixels = int64_t(1) << 28;
 
-// The default pixel limit, PIL's decompression-bomb guard: Image.MAX_IMAGE_PIXELS is 89478485
-// (a warning above it) and PIL refuses images above twice that. We refuse above the same
-// 178956970 pixels (a 633-byte JPEG header can otherwise ask for 800 MB); callers that need
-// larger images raise it (the CLI's --max-image-pixels), up to max_image_pixels.
-inline constexpr int64_t default_max_image_pixels = 2 * int64_t(89478485);
+// PIL's decompression-bomb guard: Image.MAX_IMAGE_PIXELS is 89478485; PIL warns above it
+// (DecompressionBombWarning) and refuses images above twice that. We do the same: a warning
+// above warn_image_pixels, and the default limit refuses above 178956970 pixels (a 633-byte JPEG
+// header can otherwise ask for 800 MB); callers that need larger images raise the limit (the
+// CLI's --max-image-pixels), up to max_image_pixels.
+inline constexpr int64_t warn_image_pixels = 89478485;
+inline constexpr int64_t default_max_image_pixels = 2 * warn_image_pixels;
 
 // Bounds the decode memory of all images in flight at once (the classify pipeline decodes on
 // every thread): a decoder reserves its peak bytes before allocating them and keeps the
@@ -63,12 +66,20 @@ inline constexpr size_t default_decode_memory_bytes = size_t(1) << 30;
 struct DecodeLimits {
     int64_t max_pixels = default_max_image_pixels;  // clamped to max_image_pixels
     DecodeMemoryBudget* budget = nullptr;           // none: no bound across threads
+    // Receives the warning for an image above warn_image_pixels that the limit admits (once per
+    // decode, naming the image); unset: the warning is written to stderr.
+    std::function<void(const std::string&)> warn;
 };
 
 // Throws vitrt::Error naming `name` when width x height is empty or over the limits (the
 // smaller of max_image_pixels and max_pixels), saying how to raise the pixel limit.
 void check_image_size(int64_t width, int64_t height, const std::string& name, const char* format,
                       int64_t max_pixels = default_max_image_pixels);
+
+// PIL's DecompressionBombWarning: when width x height is above warn_image_pixels, one warning
+// naming `name` to limits.warn (stderr when unset). Decoders call it after check_image_size.
+void warn_if_large(int64_t width, int64_t height, const std::string& name, const char* format,
+                   const DecodeLimits& limits);
 
 // Decodes JPEG (grayscale, RGB, CMYK/YCCK incl. Adobe-inverted) or PNG (gray, gray+alpha,
 // palette, RGB, RGBA, 1/2/4/8/16-bit) to RGB as PIL's convert("RGB") does (alpha is dropped,

@@ -51,6 +51,34 @@ TEST(ImageHardening, DefaultPixelLimitIsPilsBombGuard) {
     EXPECT_TRUE(contains(e, "bomb.jpg") && contains(e, "15000x15000") && contains(e, "--max-image-pixels")) << e;
 }
 
+TEST(ImageHardening, ImagesAbovePilsWarningThresholdWarnOnce) {
+    EXPECT_EQ(image::warn_image_pixels, 89478485);  // PIL's Image.MAX_IMAGE_PIXELS
+    std::vector<std::string> warnings;
+    image::DecodeLimits limits;
+    limits.warn = [&](const std::string& m) { warnings.push_back(m); };
+    // 9000 x 10000 = 90 M pixels: above PIL's warning threshold, below its (and our) refusal.
+    // The IHDR lies (the data is one pixel), so the decode fails after the warning.
+    const auto big = test::encode_rgb_png(1, 1, 1, 9000, 10000);
+    const std::string e = error_of([&] { image::decode_memory(big.data(), big.size(), "big.png", limits); });
+    EXPECT_FALSE(contains(e, "too large")) << e;
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_TRUE(contains(warnings[0], "big.png: PNG image has 90000000 pixels (9000x10000)")) << warnings[0];
+    EXPECT_TRUE(contains(warnings[0], "warning threshold of 89478485")) << warnings[0];
+    // Below the threshold, or refused: no warning.
+    warnings.clear();
+    const auto png = test::encode_rgb_png(64, 48);
+    image::decode_memory(png.data(), png.size(), "small.png", limits);
+    limits.max_pixels = 1000;
+    error_of([&] { image::decode_memory(big.data(), big.size(), "big.png", limits); });
+    EXPECT_TRUE(warnings.empty());
+    // Without a callback the warning goes to stderr, once.
+    testing::internal::CaptureStderr();
+    error_of([&] { image::decode_memory(big.data(), big.size(), "big.png"); });
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(contains(err, "warning: big.png: PNG image has 90000000 pixels")) << err;
+    EXPECT_EQ(err.find("warning:"), err.rfind("warning:")) << err;
+}
+
 TEST(ImageHardening, PixelLimitIsConfigurable) {
     const auto png = test::encode_rgb_png(100, 50);
     image::DecodeLimits small;
