@@ -5,12 +5,12 @@
 #   2. server (--threads 2 --max-batch 8): concurrency 1, 4, 16, 64: img/s, p50/p99, average batch
 #      size (from /metrics), errors; RSS before / after a longer saturation run at 64;
 #   3. overload: a small queue (--max-queue 16) and 200 connections: 503s, server still ready, RSS.
-# Usage: bench/serve/run.sh [DURATION_S=20] [SATURATION_S=60]   (from the repository root, after a build)
+# Usage: bench/serve/run.sh [DURATION_S=20] [SATURATION_S=300]   (from the repository root, after a build)
 # Writes bench/results/serve_<date>.md (and .log with the raw wrk output).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-20}
-SAT=${2:-60}
+SAT=${2:-300}
 VITRT=build/vitrt
 MODEL=${VITRT_MODEL_PATH:-models/vit_tiny_patch16_224}
 DATA=${VITRT_SHARED_DATA:-../shared/data}
@@ -26,7 +26,8 @@ tail -n +2 "$DATA/images/labels.csv" | cut -d, -f1 | sed "s#^#$DATA/images/#" > 
 NIMG=$(wc -l < "$LIST")
 : > "$LOG"
 
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# Resident size once requests in flight have finished (the server returns freed pages each second).
+rss_kb() { sleep 2; awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v s="$1" '$1 == s {print $2}'; }
 start_server() {
     "$VITRT" serve --model "$MODEL" --port "$PORT" --threads 2 "$@" >> "$LOG" 2>&1 &
@@ -55,7 +56,7 @@ RSS0=$(rss_kb "$SERVER")
 ROWS=""
 for C in 1 4 16 64; do
     D=$DUR
-    [[ $C == 64 ]] && D=$SAT
+    [[ $C == 64 ]] && D=$SAT && RSS_WARM=$(rss_kb "$SERVER")  # warmed up by the runs before
     I0=$(metric "vitrt_inference_count_total{model=\"$NAME\",output=\"logits\"}"); E0=$(metric "vitrt_execution_count_total{model=\"$NAME\",output=\"logits\"}")
     echo "== concurrency $C, ${D}s" | tee -a "$LOG"
     R=$(wrk -t1 -c"$C" -d"${D}s" --timeout 10s --latency -s bench/serve/post_images.lua "$URL" -- "$LIST" | tee -a "$LOG" | grep '^RESULT')
@@ -97,7 +98,8 @@ server runs and $OFFLINE_AFTER img/s after them (engine only, no decoding; "of o
 | concurrency | seconds | img/s | of offline bench | of offline classify | p50 ms | p99 ms | avg batch (/metrics) | errors |
 |---|---|---|---|---|---|---|---|---|
 $ROWS
-Server RSS: $((RSS0 / 1024)) MiB before the runs, $((RSS1 / 1024)) MiB after the ${SAT} s saturation run (concurrency 64).
+Server RSS (2 s after the load stops): $((RSS0 / 1024)) MiB after start-up, $((RSS_WARM / 1024)) MiB warmed up (before
+the ${SAT} s saturation run at concurrency 64), $((RSS1 / 1024)) MiB after it: growth $(python3 -c "print('%.1f' % (100 * ($RSS1 - $RSS_WARM) / $RSS_WARM))") % (target <= 5 %).
 
 Overload (\`--max-queue 16\`, 200 connections, ${DUR} s): $(get rps) responses/s, $N200 answered 200 and
 $N503 answered 503 (Retry-After: 1), wrk errors other than status: connect $(get connect_err), read $(get read_err),

@@ -1,8 +1,10 @@
 #include "serve/server.hpp"
 
 #include <malloc.h>
+#include <omp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <algorithm>
@@ -134,6 +136,7 @@ private:
     std::map<std::string, std::unique_ptr<Model>> models_;
     Metrics metrics_;
     httplib::Server http_;
+    int listen_fd_ = -1;  // the listening socket, to raise its backlog after bind
     std::atomic<bool> draining_{false};
     std::atomic<int> inflight_{0};
     // Decoding is bounded: dozens of HTTP threads decoding at once preempt the engine's OpenMP
@@ -306,6 +309,12 @@ void Server::images(const Request& req, Response& res, const httplib::ContentRea
                 std::counting_semaphore<1024>& s;
                 ~Release() { s.release(); }
             } release{decode_slots_};
+            // The server's decoding parallelism is across requests. A large photo would otherwise
+            // make this HTTP thread start its own OpenMP team for the resize: a team per HTTP
+            // thread (up to --http-threads of them, kept for the process' life) competing with the
+            // engine's team for the cores.
+            static thread_local const bool serial = (omp_set_num_threads(1), true);
+            (void)serial;
             try {  // decode + preprocess here, on the HTTP thread, in parallel with other requests
                 e.preprocess_encoded(reinterpret_cast<const unsigned char*>(images[i].bytes->data()),
                                      images[i].bytes->size(), images[i].name, job->input(int(i)));
@@ -397,6 +406,13 @@ void Server::routes() {
         metrics_.add("vitrt_requests_total", {{"model", model_label(req.path)}, {"code", std::to_string(res.status)}});
     });
     http_.set_payload_max_length(size_t(opt_.max_body_mb) << 20);
+    // cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections (64 clients at
+    // once) overflows it and clients see resets. Keep the fd to raise it after bind (run()).
+    http_.set_socket_options([this](int fd) {
+        const int yes = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+        listen_fd_ = fd;
+    });
     http_.set_tcp_nodelay(true);  // else Nagle + delayed ACK add ~40 ms to every response
     http_.set_keep_alive_max_count(10000);
     http_.set_keep_alive_timeout(2);  // also bounds how long idle connections delay shutdown
@@ -417,12 +433,20 @@ int Server::run(const sigset_t& signals) {
         check(http_.bind_to_port(opt_.host, port),
               "cannot listen on " + opt_.host + ":" + std::to_string(port) + " (in use? try --port)");
     }
+    check(listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) == 0, "cannot listen on the bound socket");
     std::thread listener([this] { http_.listen_after_bind(); });
     log_line("listening on http://" + opt_.host + ":" + std::to_string(port) + " (KServe v2: /v2/models/NAME/infer; "
              "POST an image to /v1/models/NAME/classify; /metrics)");
 
-    int sig = 0;
-    sigwait(&signals, &sig);
+    // Wait for SIGTERM/SIGINT; once a second meanwhile, hand the pages that requests freed back to
+    // the kernel (glibc keeps them in its arenas otherwise), so the resident size follows the
+    // live set instead of the high-water mark of every HTTP thread.
+    int sig = -1;
+    const timespec tick{1, 0};
+    while (sig < 0) {
+        sig = sigtimedwait(&signals, nullptr, &tick);
+        if (sig < 0) malloc_trim(0);
+    }
     draining_ = true;  // readiness is 503 from here; new inference requests are refused
     log_line(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", draining (up to " +
              std::to_string(opt_.exit_timeout_s) + " s)");
@@ -472,6 +496,10 @@ int serve(const ServeOptions& options) {
     // Hundreds of HTTP threads would each get a glibc malloc arena holding freed request buffers;
     // a few shared arenas keep the resident size flat at this request rate.
     mallopt(M_ARENA_MAX, 4);
+    // Request buffers (a JPEG body, a 600 KB input tensor per image) come and go by the thousand;
+    // glibc's sliding mmap threshold would move them into the arenas, where fragmentation grows the
+    // resident size for minutes. A fixed threshold keeps them mmapped: freed means returned.
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     Server server(options);
     return server.run(signals);
 }

@@ -8,6 +8,7 @@
 #include <dnnl.hpp>
 
 #include "backends/cpu/bf16_convert.hpp"
+#include "backends/cpu/huge_pages.hpp"
 #include "backends/cpu/onednn_post_ops.hpp"
 
 namespace vitrt::cpu {
@@ -17,6 +18,7 @@ using dt = dnnl::memory::data_type;
 
 struct PackedWeight {
     dnnl::memory mem;  // data handle null for a plain weight (run_plain sets it per call)
+    std::shared_ptr<void> storage;  // mem's bytes (in the engine's huge-page arena)
     int64_t N = 0, K = 0;
     dnnl::memory::data_type wdt = dnnl::memory::data_type::f32;  // weights and matmul source type
     bool plain = false;                                           // row-major [N, K] (run_plain)
@@ -56,6 +58,7 @@ struct OnednnGemm::Impl {
     std::vector<uint16_t> xb;  // bf16 copy of the activations (grows once)
     dnnl::engine eng{dnnl::engine::kind::cpu, 0};
     dnnl::stream strm{eng};
+    HugePageArena weights;  // packed weights, consecutive on huge pages (fewer page faults at load)
     std::unordered_map<Key, Prim, KeyHash> prims;
     std::unordered_map<Key, PackedWeight, KeyHash> plain;  // run_plain's weight descriptors, by (N, K)
     std::vector<char> scratch;  // grows when a primitive is created, never during a planned run
@@ -116,7 +119,8 @@ std::shared_ptr<PackedWeight> OnednnGemm::pack(const float* w, int64_t N, int64_
     pw->N = N;
     pw->K = K;
     pw->wdt = wdt;
-    pw->mem = dnnl::memory(pd.weights_desc(), I.eng);
+    pw->storage = I.weights.allocate(pd.weights_desc().get_size());
+    pw->mem = dnnl::memory(pd.weights_desc(), I.eng, pw->storage.get());
     dnnl::reorder(plain, pw->mem).execute(I.strm, plain, pw->mem);
     I.strm.wait();
     return pw;

@@ -27,7 +27,7 @@
 #include "engine/model_runner.hpp"
 #include "load/load.hpp"
 #include "common/test_env.hpp"
-#include "test_cuda_util.hpp"
+#include "common/cuda_util.hpp"
 #include "vitrt/vitrt.hpp"
 
 namespace fs = std::filesystem;

@@ -27,7 +27,7 @@
 #include <random>
 
 #include "backends/ref/ref_ops.hpp"
-#include "test_cuda_util.hpp"
+#include "common/cuda_util.hpp"
 
 namespace vitrt {
 namespace {
