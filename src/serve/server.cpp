@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <algorithm>
-#include <charconv>
 #include <semaphore>
 #include <cmath>
 #include <chrono>
@@ -53,14 +52,7 @@ struct InflightGuard {
 };
 
 int parse_int_param(const Request& req, const char* key, int lo, int hi, int fallback) {
-    if (!req.has_param(key)) return fallback;
-    const std::string v = req.get_param_value(key);
-    int x = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi)
-        throw ClientError(400, std::string(key) + ": expected an integer in " + std::to_string(lo) + ".." +
-                                   std::to_string(hi) + ", got \"" + v + "\"");
-    return x;
+    return req.has_param(key) ? serve::parse_int_param(key, req.get_param_value(key), lo, hi) : fallback;
 }
 
 // The request body, or its multipart parts in order. Content readers (rather than httplib's
@@ -254,7 +246,7 @@ void Server::infer(const Request& req, Response& res, const httplib::ContentRead
         Body body = read_body(req, res, reader, max_body_bytes());
         if (body.multipart) throw ClientError(415, "Content-Type multipart/form-data: send the infer request as JSON");
         refuse_if_full(*m.batcher, 1);
-        InferRequest r = parse_infer_request(body.bytes, e, opt_.batcher.max_queue, m.embed_batcher != nullptr);
+        InferRequest r = parse_infer_request(body.bytes, input_spec(e), opt_.batcher.max_queue, m.embed_batcher != nullptr);
         body = {};
         Batcher& b = m.for_output(r.embedding);
         auto job = std::make_shared<Job>(r.batch, e.input_size(), b.output_size());
