@@ -1,14 +1,21 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the fuzz targets to fuzz/corpus/<target>/: small, valid (and a few
 edge-case) inputs made here with numpy, Pillow and the standard library, so every file is ours
-(no third-party images). Deterministic: rerunning rewrites the same bytes.
+(no third-party images). Deterministic: rerunning rewrites the same bytes. The quantized seeds are
+tiny ViTs quantized by the vitrt CLI itself (`vitrt quantize`), so they are what it writes.
 
-    /usr/bin/python3 fuzz/make_corpus.py   (Debian python3-numpy, python3-pil)
+    /usr/bin/python3 fuzz/make_corpus.py [path/to/vitrt]   (Debian python3-numpy, python3-pil;
+                                                            default build/vitrt; quantized seeds
+                                                            are skipped without it)
 """
 import io
 import json
 import os
+import shutil
 import struct
+import subprocess
+import sys
+import tempfile
 import zipfile
 import zlib
 
@@ -84,6 +91,31 @@ def make_npz():
     put("npz", "zip64_fortran.npz", b.getvalue())
 
 
+# The tiny ViT the config target loads its configs against (fuzz_config.cpp writes the same):
+# 8 wide, 1 block, patch 4, 8x8 pixels, 3 classes; `heads` in its metadata.
+TINY = dict(embed_dim=8, depth=1, patch_size=4, img_size=8, num_heads=2, num_classes=3, mlp=32)
+
+
+def tiny_vit(metadata):
+    d, p, m, k = TINY["embed_dim"], TINY["patch_size"], TINY["mlp"], TINY["num_classes"]
+    t = (TINY["img_size"] // p) ** 2 + 1
+    shapes = {"patch_embed.proj.weight": [d, 3, p, p], "patch_embed.proj.bias": [d], "cls_token": [1, 1, d],
+              "pos_embed": [1, t, d], "blocks.0.attn.qkv.weight": [3 * d, d], "blocks.0.attn.qkv.bias": [3 * d],
+              "blocks.0.attn.proj.weight": [d, d], "blocks.0.attn.proj.bias": [d], "blocks.0.mlp.fc1.weight": [m, d],
+              "blocks.0.mlp.fc1.bias": [m], "blocks.0.mlp.fc2.weight": [d, m], "blocks.0.mlp.fc2.bias": [d],
+              "head.weight": [k, d], "head.bias": [k]}
+    for n in ("blocks.0.norm1", "blocks.0.norm2", "norm"):
+        shapes[n + ".weight"], shapes[n + ".bias"] = [d], [d]
+    rng = np.random.default_rng(1)
+    tensors = {}
+    for name, shape in sorted(shapes.items()):
+        a = rng.standard_normal(shape).astype("<f4") * 0.1
+        if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
+            a = np.ones(shape, "<f4")
+        tensors[name] = ("F32", shape, a.tobytes())
+    return safetensors(tensors, metadata)
+
+
 def make_config():
     put("config", "timm.json", json.dumps({
         "architecture": "vit_tiny_patch16_224", "num_classes": 3, "num_features": 192,
@@ -99,6 +131,74 @@ def make_config():
         "do_resize": True, "size": {"height": 224, "width": 224}, "resample": 3,
         "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}).encode())
     put("config", "other.json", b'{"name": "\\u00e9", "x": [1, 2.5e3, null, true]}')
+    # Configs that match the tiny ViT, so the fuzzer starts from inputs that load and run.
+    args = {k: TINY[k] for k in ("embed_dim", "depth", "patch_size", "img_size", "num_heads")}
+    put("config", "tiny_timm.json", json.dumps({
+        "architecture": "vit_tiny_patch16_224", "num_classes": 3, "global_pool": "token",
+        "model_args": dict(args, mlp_ratio=4.0, layer_norm_eps=1e-6, qkv_bias=True, init_values=None),
+        "pretrained_cfg": {"input_size": [3, 8, 8], "interpolation": "bilinear", "crop_pct": 0.875,
+                           "crop_mode": "squash", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+        "label_names": ["a", "b", "c"]}).encode())
+    put("config", "tiny_timm_border.json", json.dumps({
+        "architecture": "deit_tiny_patch16_224", "model_args": dict(args, no_embed_class=False, global_pool="avg"),
+        "pretrained_cfg": {"input_size": [3, 12, 16], "interpolation": "nearest", "crop_pct": 1.2,
+                           "crop_mode": "border", "mean": 0.5, "std": 0.5}}).encode())
+    put("config", "tiny_transformers.json", json.dumps({
+        "architectures": ["ViTForImageClassification"], "model_type": "vit", "hidden_size": 8,
+        "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32, "image_size": 8,
+        "patch_size": 4, "num_channels": 3, "qkv_bias": True, "layer_norm_eps": 1e-12, "hidden_act": "gelu",
+        "id2label": {"0": "a", "1": "b", "2": "\u00e9"},
+        "do_resize": True, "size": {"height": 12, "width": 12}, "do_center_crop": True,
+        "crop_size": {"height": 8, "width": 8}, "resample": 2,
+        "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}).encode())
+
+
+def make_quantized(vitrt):
+    """Tiny ViTs quantized by `vitrt quantize`, one per scheme (calibrated on two samples)."""
+    if not vitrt or not os.path.exists(vitrt):
+        print("make_corpus.py: no vitrt binary (%s): quantized seeds not written" % vitrt)
+        return
+    samples = os.path.join(os.path.dirname(ROOT), "..", "samples")
+    tmp = tempfile.mkdtemp()
+    try:
+        model = os.path.join(tmp, "tiny.safetensors")
+        with open(model, "wb") as f:
+            f.write(tiny_vit({"format": "pt", "create_model_kwargs": json.dumps({"num_heads": 2})}))
+        calib = os.path.join(tmp, "calib")
+        os.mkdir(calib)
+        for name in ("tench.jpg", "cheetah.jpg"):
+            shutil.copy(os.path.join(samples, name), calib)
+        for scheme, extra in (("w8", ["--quantize-head"]), ("w4", ["--group", "4"]), ("w8a8-dynamic", []),
+                              ("w8a8", ["--method", "minmax", "--quantize-head"])):
+            out = os.path.join(tmp, scheme + ".safetensors")
+            subprocess.run([vitrt, "quantize", "--model", model, "--calib", calib, "--scheme", scheme, "--threads", "1",
+                            "-o", out] + extra, check=True, stdout=subprocess.DEVNULL)
+            with open(out, "rb") as f:
+                data = f.read()
+            assert len(data) < 65536, (scheme, len(data))
+            put("quantized", scheme + ".safetensors", data)
+    finally:
+        shutil.rmtree(tmp)
+
+
+def make_http():
+    """KServe v2 infer requests for the [N, 3, 4, 4] model of fuzz_http.cpp, and names."""
+    x = [round(0.01 * i, 2) for i in range(48)]
+    nested = [[[x[c * 16 + r * 4: c * 16 + r * 4 + 4] for r in range(4)] for c in range(3)]]
+    inp = {"name": "input", "datatype": "FP32", "shape": [1, 3, 4, 4]}
+    put("http", "flat.json", json.dumps({"id": "r1", "inputs": [dict(inp, data=x)]}).encode())
+    put("http", "nested_classification.json", json.dumps({
+        "inputs": [dict(inp, data=nested)],
+        "outputs": [{"name": "logits", "parameters": {"classification": 2}}]}).encode())
+    put("http", "batch2_embedding.json", json.dumps({
+        "id": "caf\u00e9", "inputs": [dict(inp, shape=[2, 3, 4, 4], data=x + x)],
+        "outputs": [{"name": "embedding"}]}).encode())
+    put("http", "binary.json", json.dumps({
+        "inputs": [dict(inp, parameters={"binary_data_size": 192})],
+        "outputs": [{"name": "logits", "parameters": {"binary_data": True}}]}).encode())
+    put("http", "top_k.txt", b"5")
+    put("http", "name_utf8.txt", "photo \u00e9t\u00e9 \U0001F600.jpg".encode())
+    put("http", "name_latin1.txt", b"caf\xe9 \"q\"\n.jpg")
 
 
 def make_images():
@@ -156,3 +256,6 @@ if __name__ == "__main__":
     make_npz()
     make_config()
     make_images()
+    make_http()
+    make_quantized(sys.argv[1] if len(sys.argv) > 1 else
+                   os.path.join(os.path.dirname(ROOT), "..", "build", "vitrt"))

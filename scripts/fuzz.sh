@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
-targets=${FUZZ_TARGETS:-"safetensors npz config jpeg png"}
+targets=${FUZZ_TARGETS:-"safetensors npz config jpeg png quantized http"}
 nice_level=${FUZZ_NICE:-0}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 

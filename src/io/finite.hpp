@@ -6,7 +6,7 @@
 
 namespace vitrt {
 
-// True when every element of t (f32, f16 or bf16, host memory) is finite.
+// True when every element of t (host memory) is finite: always for integer dtypes.
 bool all_finite(const HostTensor& t);
 
 }  // namespace vitrt

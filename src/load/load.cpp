@@ -220,13 +220,18 @@ std::map<std::string, QuantizedEntry> quantized_entries(const Checkpoint& ck) {
             throw Error(where + ": unknown scheme '" + e.precision + "' (w8a8, w8a8-dynamic, w8, w4)");
         }
         check(precision_info(p).integer, where + ": scheme '" + e.precision + "' is not an integer scheme");
-        check(v.contains("in_features") && v["in_features"].is_number_integer() && v["in_features"].get<int64_t>() > 0,
-              where + ": missing or invalid \"in_features\"");
+        constexpr int64_t kMaxDim = int64_t(1) << 30;  // bounds the shape arithmetic downstream
+        check(v.contains("in_features") && v["in_features"].is_number_integer() && v["in_features"].get<int64_t>() > 0 &&
+                  v["in_features"].get<int64_t>() <= kMaxDim,
+              where + ": missing or invalid \"in_features\" (1 to " + std::to_string(kMaxDim) + ")");
         e.in_features = v["in_features"].get<int64_t>();
         if (v.contains("group_size")) {
+            // A group wider than the row is one group per row (what `vitrt quantize` writes for a
+            // layer narrower than its --group).
             check(v["group_size"].is_number_integer() && v["group_size"].get<int64_t>() >= 0 &&
-                      v["group_size"].get<int64_t>() <= e.in_features,
-                  where + ": invalid \"group_size\"");
+                      v["group_size"].get<int64_t>() <= kMaxDim,
+                  where + ": invalid \"group_size\" " + v["group_size"].dump() + " (0 = per row, else 1 to " +
+                      std::to_string(kMaxDim) + ")");
             e.group_size = int(v["group_size"].get<int64_t>());
         }
         r[name] = e;

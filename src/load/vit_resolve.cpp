@@ -234,6 +234,8 @@ VitConfig resolve_vit_config(const std::map<std::string, Shape>& s, VitHints& hi
     }
     VitConfig c = from_tensors(s);
     c.name = hints.name;
+    check(c.in_chans == 3, "patch_embed.proj.weight " + shape_str(s.at("patch_embed.proj.weight")) + " takes " +
+                               std::to_string(c.in_chans) + " input channels; vitrt feeds RGB images (3)");
     if (auto why = contradiction(c, s, Claims(hints, reg))) {
         if (!reg || !hints.name_from_path) throw Error(refusal(hints, *why));
         hints.notes.push_back("architecture name from " + hints.name_source + " ignored: " + *why);

@@ -1,6 +1,8 @@
 #include "serve/request.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +21,10 @@ void flatten(const json& j, int depth, size_t limit, std::vector<float>& out) {
     for (const json& v : j) {
         if (v.is_number()) {
             if (out.size() >= limit) bad("inputs[0].data: more values than the shape has (" + std::to_string(limit) + ")");
-            out.push_back(v.get<float>());
+            const double d = v.get<double>();
+            if (!(std::fabs(d) <= double(std::numeric_limits<float>::max())))  // would be Inf as FP32
+                bad("inputs[0].data: " + v.dump() + " is out of the FP32 range");
+            out.push_back(float(d));
         } else if (v.is_array() && depth > 1) {
             flatten(v, depth - 1, limit, out);
         } else {

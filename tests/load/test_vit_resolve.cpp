@@ -121,6 +121,19 @@ TEST(VitResolve, ModelArgsThatContradictTheWeightsAreRefused) {
     EXPECT_TRUE(contains(refusal(tiny, with_args({{"global_pool", 3}}, src)), "global_pool must be a string"));
 }
 
+TEST(VitResolve, OnlyRgbInputsAreAccepted) {
+    // A one-channel patch embedding used to run on the red channel alone, silently.
+    auto s = VitShapes().make();
+    s["patch_embed.proj.weight"] = {192, 1, 16, 16};
+    VitHints h;
+    try {
+        resolve_vit_config(s, h);
+        ADD_FAILURE() << "1 input channel accepted";
+    } catch (const Error& e) {
+        EXPECT_TRUE(contains(e.what(), "takes 1 input channels; vitrt feeds RGB images (3)")) << e.what();
+    }
+}
+
 TEST(VitResolve, ModelArgsOverrideTheRegistryAsInTimm) {
     // timm.create_model('vit_base_patch32_224', depth=1, embed_dim=192, num_heads=3): the reduced
     // fixtures in ../shared/data/reference are made this way.
