@@ -4,7 +4,8 @@
 # never into the repository). Exits non-zero when a target crashes, leaks or hits UB; the input
 # that did it lands in build-fuzz/artifacts/<target>/ (rerun it: build-fuzz/fuzz/fuzz_<t> FILE).
 #
-#   scripts/fuzz.sh [seconds-per-target]            default 30
+#   scripts/fuzz.sh [seconds-per-target]            default 30 (targets: safetensors npz config
+#                                                   jpeg png quantized http)
 #   FUZZ_TARGETS="png jpeg" scripts/fuzz.sh 600     a subset
 #   FUZZ_NICE=19 scripts/fuzz.sh 3600               lower priority (shared machines)
 set -euo pipefail
@@ -32,7 +33,11 @@ for t in $targets; do
   # -malloc_limit_mb: one allocation above 512 MB from a <= 64 KB input is an amplification
   # finding; -rss_limit_mb: the same for the whole process;
   # -timeout: one input taking > 10 s is a finding (e.g. a quadratic path).
-  if nice -n "$nice_level" "$build/fuzz/fuzz_$t" "$corpus" "fuzz/corpus/$t" -max_total_time="$secs" \
+  # CPU time and peak RSS per target (the issue counts CPU-hours) when GNU time is installed.
+  timer=() timefile="$build/fuzz_$t.time"
+  rm -f "$timefile"
+  [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "%U %S %M" -o "$timefile")
+  if nice -n "$nice_level" "${timer[@]}" "$build/fuzz/fuzz_$t" "$corpus" "fuzz/corpus/$t" -max_total_time="$secs" \
        -rss_limit_mb=2560 -malloc_limit_mb=512 -timeout=10 -max_len=65536 -print_final_stats=1 \
        -artifact_prefix="$artifacts" >"$log" 2>&1; then
     result=ok
@@ -42,7 +47,11 @@ for t in $targets; do
     tail -40 "$log" >&2
   fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  summary+=("fuzz_$t: $execs executions in ${secs}s: $result")
+  cpu=""
+  if [ -s "$timefile" ]; then
+    cpu=$(awk 'END { printf ", %.0f s CPU, peak RSS %.0f MB", $1 + $2, $3 / 1024 }' "$timefile")
+  fi
+  summary+=("fuzz_$t: $execs executions in ${secs}s$cpu: $result")
 done
 printf '%s\n' "${summary[@]}"
 exit $status
