@@ -120,34 +120,52 @@ class Engine:
         """Top-k classes per image, as `vitrt classify --json`: one dict per input, in order,
         {"image": name, "top_k": [Prediction(label, index, prob), ...]} (+ "logits" when asked),
         or {"image": name, "error": message} for an image that failed; the others still run."""
-        top_k, batch_size = _count(top_k, "top_k"), _count(batch_size, "batch_size")
-        if top_k < 1 or batch_size < 1:
-            raise Error(f"top_k and batch_size must be at least 1 (got {top_k}, {batch_size})")
-        items, names = image_items(images)
-        results = []
-        for start in range(0, len(items), batch_size):
-            results += self._classify_batch(items[start:start + batch_size], names[start:start + batch_size], top_k,
-                                            logits)
-        return results
-
-    def _classify_batch(self, items, names, top_k, want_logits):
-        x = np.empty((len(items),) + tuple(self.input_shape), np.float32)
-        errors = self._e.preprocess_into(items, names, x)
-        ok = [i for i, e in enumerate(errors) if e is None]
-        if ok:  # the images that decoded, as one batch
-            y = self._e.run(x if len(ok) == len(items) else np.ascontiguousarray(x[ok]), "logits")
-        out, k = [], 0
-        for name, err in zip(names, errors):
+        top_k = _count(top_k, "top_k")
+        if top_k < 1:
+            raise Error(f"top_k must be at least 1 (got {top_k})")
+        out = []
+        for name, row, err in self._run_images(images, batch_size, "logits"):
             if err is not None:
                 out.append({"image": name, "error": err})
                 continue
-            row, k = y[k], k + 1
-            if not np.isfinite(row).all():
-                out.append({"image": name, "error": name + ": the model produced non-finite outputs (NaN or Inf) for "
-                            "this image; the weights may hold NaN/Inf, or the activations overflow at this precision"})
-                continue
             r = {"image": name, "top_k": [Prediction(*p) for p in self._e.top_k(row, top_k)]}
-            if want_logits:
+            if logits:
                 r["logits"] = row
             out.append(r)
         return out
+
+    def embed_images(self, images, batch_size=8, tokens=False):
+        """embed() for image files or bytes, with classify()'s per-image errors: one dict per input,
+        in order, {"image": name, "embedding": float32 [D] (or [T, D] with tokens=True)} or
+        {"image": name, "error": message}."""
+        out = []
+        for name, row, err in self._run_images(images, batch_size, "tokens" if tokens else "embedding"):
+            out.append({"image": name, "error": err} if err is not None else {"image": name, "embedding": row})
+        return out
+
+    def _run_images(self, images, batch_size, output):
+        """(name, output row, None) or (name, None, error) per image, in order."""
+        batch_size = _count(batch_size, "batch_size")
+        if batch_size < 1:
+            raise Error(f"batch_size must be at least 1 (got {batch_size})")
+        items, names = image_items(images)
+        for start in range(0, len(items), batch_size):
+            yield from self._run_batch(items[start:start + batch_size], names[start:start + batch_size], output)
+
+    def _run_batch(self, items, names, output):
+        x = np.empty((len(items),) + tuple(self.input_shape), np.float32)
+        errors = self._e.preprocess_into(items, names, x)
+        ok = [i for i, e in enumerate(errors) if e is None]
+        if ok:  # the images that decoded, as one batch (what the CLI does)
+            y = self._e.run(x if len(ok) == len(items) else np.ascontiguousarray(x[ok]), output)
+        k = 0
+        for name, err in zip(names, errors):
+            if err is not None:
+                yield name, None, err
+                continue
+            row, k = y[k], k + 1
+            if not np.isfinite(row).all():
+                yield name, None, (name + ": the model produced non-finite outputs (NaN or Inf) for this image; the "
+                                   "weights may hold NaN/Inf, or the activations overflow at this precision")
+                continue
+            yield name, row, None
