@@ -30,8 +30,9 @@ def image_items(images):
     """(items, names) for the binding: paths as str, encoded images as bytes-like objects (bytes,
     bytearray, memoryview, a uint8 numpy array of a file's content), each named for messages.
 
-    A single path or bytes object is one image; otherwise an iterable of them."""
-    if isinstance(images, (str, os.PathLike, bytes, bytearray, memoryview)):
+    A single path or bytes object (or 1-D uint8 array) is one image; otherwise an iterable of them."""
+    if isinstance(images, (str, os.PathLike, bytes, bytearray, memoryview)) or (
+            isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 1):
         images = [images]
     items, names = [], []
     for i, im in enumerate(images):
