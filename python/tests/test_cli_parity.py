@@ -1,6 +1,6 @@
 """The Python module gives the CLI's answers: logits, top-k and errors of `vitrt classify --json
---logits`, and preprocessing (Python's preprocessed tensors fed to `vitrt forward` give the logits
-`vitrt classify` computes from the files).
+--logits`, preprocessing (Python's preprocessed tensors fed to `vitrt forward` give the logits
+`vitrt classify` computes from the files), and the features of `vitrt embed [--tokens]`.
 
 Tolerance: none. The CLI prints every float with 9 significant digits, which is the float32
 exactly, and both run the same engine with the same batch size and thread count, so logits and
@@ -74,3 +74,19 @@ def test_preprocessing_matches_stored_pil_inputs(shared_images):
         want = np.fromfile(os.path.join(ref, stem + ".input_3x224x224.f32"), np.float32).reshape(1, 3, 224, 224)
         got = m.preprocess(os.path.join(SHARED, image))
         assert np.abs(got - want).max() <= 1e-6, image
+
+
+@pytest.mark.parametrize("tokens", [False, True])
+def test_embed_matches_cli(cli, samples, tmp_path, tokens):
+    """m.embed / m.forward_features = `vitrt embed [--tokens]` (an .npy, rows in input order)."""
+    out = tmp_path / "e.npy"
+    rc, _, err = run_cli(cli, "embed", "--model", BUNDLED_MODEL, "--batch", str(BATCH), "--output", str(out),
+                         *(["--tokens"] if tokens else []), *samples)
+    assert rc == 0, err
+    m = vitrt.load(BUNDLED_MODEL)
+    x = m.preprocess(samples)
+    want = np.load(out)
+    got = np.concatenate([(m.forward_features if tokens else m.embed)(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+    np.testing.assert_array_equal(got, want)
+    rows = m.embed_images(samples, batch_size=BATCH, tokens=tokens)
+    np.testing.assert_array_equal(np.stack([r["embedding"] for r in rows]), want)

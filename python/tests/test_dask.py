@@ -124,3 +124,32 @@ def test_command_line_errors(tmp_path):
     p = run("--model", "/nonexistent/model.safetensors", "--workers", "1", "--threads-per-worker", "1",
             "--output", str(tmp_path / "o.jsonl"), os.path.join(SOURCE_DIR, "samples"))
     assert p.returncode == 2 and "error: /nonexistent/model.safetensors: no such file or directory" in p.stderr
+
+
+def test_command_line_on_a_running_scheduler(tmp_path, samples):
+    """--scheduler: a separately started dask-scheduler and dask-worker (what a real cluster runs)."""
+    sched_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
+                               str(sched_file), "--port", "0", "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file",
+                                       str(sched_file), "--nthreads", "1", "--no-dashboard"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with distributed.Client(scheduler_file=str(sched_file), timeout="120s") as c:
+            c.wait_for_workers(1, timeout=120)
+            address = c.scheduler.address
+        out = tmp_path / "out.jsonl"
+        p = subprocess.run([sys.executable, "-m", "vitrt.dask", "--scheduler", address, "--model", BUNDLED_MODEL,
+                            "--quiet", "--output", str(out), *samples], capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        want = [classify_row(r) for r in vitrt.load(BUNDLED_MODEL, threads=1).classify(samples, batch_size=8)]
+        assert rows == want
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
