@@ -2,10 +2,11 @@
 released while the engine runs (other Python threads keep running); the engine's `threads` holds
 in whichever thread calls it. Bundled model only.
 
-Tolerance for the GIL check: while a forward of a few hundred milliseconds runs in one thread, the
-longest pause of a Python loop in another must stay under half of it (it would be the whole
-forward if the GIL were held; it is typically a few milliseconds, the interpreter's switch
-interval, plus whatever the OS scheduler adds on a busy machine)."""
+Tolerance for the GIL check: while a forward (or a decode) of a few hundred milliseconds runs in one
+thread, the longest pause of a Python loop in another must stay under half of it, in at least one
+of 5 tries. With the GIL held every try would pause for the whole call; released, the pause is a
+few milliseconds (the interpreter's switch interval) unless the OS does not schedule the thread,
+which happens on a loaded machine (up to ~0.4 s seen with a load average of 14 on 2 cores)."""
 import os
 import sys
 import threading
@@ -64,45 +65,48 @@ def test_classify_from_threads(bundled, samples):
     assert results == [want] * 3
 
 
-def test_gil_is_released_while_the_engine_runs(one_thread, samples):
-    x = np.ascontiguousarray(np.repeat(one_thread.preprocess(samples[:1]), 8, axis=0))
-    one_thread(x)  # plans this batch size
+def longest_pause_while(call, args):
+    """(seconds the call takes alone, longest pause of a Python loop in this thread while the call
+    runs in another): without the GIL released the pause is the whole call."""
     start = time.perf_counter()
-    one_thread(x)
+    call(*args)
     alone = time.perf_counter() - start
-    if alone < 0.3:  # long enough that scheduler hiccups on a busy machine stay well under half of it
-        x = np.ascontiguousarray(np.repeat(x, int(0.3 / alone) + 1, axis=0))
-        one_thread(x)
-        start = time.perf_counter()
-        one_thread(x)
-        alone = time.perf_counter() - start
-
-    t = threading.Thread(target=one_thread, args=(x,))
+    t = threading.Thread(target=call, args=args)
+    last, longest = time.perf_counter(), 0.0  # before start(): the call may grab the GIL at once
     t.start()
-    last, longest, spins = time.perf_counter(), 0.0, 0
-    while t.is_alive():
-        now = time.perf_counter()
-        longest, last, spins = max(longest, now - last), now, spins + 1
-    t.join()
-    print(f"forward alone {alone * 1e3:.0f} ms; longest pause of the other thread {longest * 1e3:.1f} ms, {spins} spins")
-    assert longest < alone / 2
-
-
-def test_preprocess_releases_the_gil_too(one_thread, samples):
-    """Decoding many images in one thread leaves the interpreter to the others."""
-    images = samples * 4
-    start = time.perf_counter()
-    one_thread.preprocess(images)
-    alone = time.perf_counter() - start
-    t = threading.Thread(target=one_thread.preprocess, args=(images,))
-    t.start()
-    last, longest = time.perf_counter(), 0.0
     while t.is_alive():
         now = time.perf_counter()
         longest, last = max(longest, now - last), now
     t.join()
-    print(f"preprocess alone {alone * 1e3:.0f} ms; longest pause {longest * 1e3:.1f} ms")
-    assert longest < max(alone / 2, 0.05)
+    return alone, longest
+
+
+def check_releases_the_gil(name, call, args, trials=5):
+    """Passes on the first of `trials` runs whose longest pause is under half the call: one run
+    may stall on a loaded machine (the OS does not schedule this thread), but with the GIL held
+    every run would pause for the whole call."""
+    seen = []
+    for _ in range(trials):
+        alone, longest = longest_pause_while(call, args)
+        seen.append(f"{alone * 1e3:.0f} ms alone, longest pause {longest * 1e3:.1f} ms")
+        if longest < alone / 2:
+            break
+    print(f"{name}: " + "; ".join(seen))
+    assert longest < alone / 2, seen
+
+
+def test_gil_is_released_while_the_engine_runs(one_thread, samples):
+    x = np.ascontiguousarray(np.repeat(one_thread.preprocess(samples[:1]), 8, axis=0))
+    alone, _ = longest_pause_while(one_thread, (x,))  # also plans this batch size
+    if alone < 0.3:  # long enough that the interpreter's 5 ms switch interval is far below half of it
+        x = np.ascontiguousarray(np.repeat(x, int(0.3 / alone) + 1, axis=0))
+        one_thread(x)
+    check_releases_the_gil("forward", one_thread, (x,))
+
+
+def test_preprocess_releases_the_gil_too(one_thread, samples):
+    """Decoding many images in one thread leaves the interpreter to the others."""
+    check_releases_the_gil("preprocess", one_thread.preprocess, (samples * 4,))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc/self/task")
