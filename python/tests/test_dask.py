@@ -1,6 +1,7 @@
 """vitrt.dask on a LocalCluster of 2 worker processes x 1 thread (the machine is small): the same
 rows as one process, one engine per worker loaded once, no image lost when a worker is killed
-mid-run, and the `python3 -m vitrt.dask` command.
+mid-run, and the `python3 -m vitrt.dask` command. The 127 shared photos when ../shared/data is
+there, else the bundled sample photos (4 times).
 
 Tolerance: none. Workers and the single-process reference run the same engine with one thread and
 the same batches (partitions are whole batches), so rows must be equal bit for bit. Every wait is
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import vitrt
-from testenv import BUNDLED_MODEL, SHARED_MODEL, SOURCE_DIR
+from testenv import BUNDLED_MODEL, SHARED_MODEL, SOURCE_DIR, sample_images
 
 distributed = pytest.importorskip("distributed")
 import vitrt.dask  # noqa: E402
@@ -40,10 +41,21 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def reference(shared_images):
-    """Single-process rows of the 127 shared photos (one thread, the workers' batches)."""
-    m = vitrt.load(SHARED_MODEL, threads=1)
-    return [classify_row(r) for r in m.classify(shared_images, top_k=5, batch_size=BATCH)]
+def case(request):
+    """(model, images): the real ViT-Ti/16 file and the 127 shared photos, or without
+    ../shared/data the bundled model (the same weights) and the sample photos 4 times."""
+    try:
+        return SHARED_MODEL, request.getfixturevalue("shared_images")
+    except pytest.skip.Exception:
+        return BUNDLED_MODEL, sample_images() * 4
+
+
+@pytest.fixture(scope="module")
+def reference(case):
+    """Single-process rows (one thread, the workers' batches)."""
+    model, images = case
+    m = vitrt.load(model, threads=1)
+    return [classify_row(r) for r in m.classify(images, top_k=5, batch_size=BATCH)]
 
 
 def worker_plugins(client, plugin):
@@ -54,25 +66,29 @@ def worker_plugins(client, plugin):
     return client.run(probe)
 
 
-def test_cluster_gives_the_single_process_rows(client, shared_images, reference):
-    rows = list(vitrt.dask.infer(client, shared_images, SHARED_MODEL, batch_size=BATCH, partition_size=PARTITION))
+def test_cluster_gives_the_single_process_rows(client, case, reference):
+    model, images = case
+    rows = list(vitrt.dask.infer(client, images, model, batch_size=BATCH, partition_size=PARTITION))
+    assert len(images) > 2 * PARTITION
     assert rows == reference
     assert not any("error" in r for r in rows)
-    # One engine per worker, loaded once for all 8 partitions, with the worker's thread count.
-    assert list(worker_plugins(client, vitrt.dask.EnginePlugin(SHARED_MODEL)).values()) == [(1, 1, 1)] * 2
+    # One engine per worker, loaded once for all the partitions, with the worker's thread count.
+    assert list(worker_plugins(client, vitrt.dask.EnginePlugin(model)).values()) == [(1, 1, 1)] * 2
 
 
-def test_cluster_embeddings(client, shared_images):
-    images = shared_images[:24] + ["/nonexistent/photo.jpg"]
-    rows = list(vitrt.dask.infer(client, images, SHARED_MODEL, embed=True, batch_size=BATCH, partition_size=PARTITION))
-    want = vitrt.load(SHARED_MODEL, threads=1).embed_images(images, batch_size=BATCH)
+def test_cluster_embeddings(client, case):
+    model, images = case
+    images = images[:24] + ["/nonexistent/photo.jpg"]
+    rows = list(vitrt.dask.infer(client, images, model, embed=True, batch_size=BATCH, partition_size=PARTITION))
+    want = vitrt.load(model, threads=1).embed_images(images, batch_size=BATCH)
     assert [r["image"] for r in rows] == images
     for r, w in zip(rows[:-1], want):
         np.testing.assert_array_equal(r["embedding"], w["embedding"])
     assert "No such file" in rows[-1]["error"]
 
 
-def test_killed_worker_loses_no_image(client, shared_images, reference):
+def test_killed_worker_loses_no_image(client, case, reference):
+    model, images = case
     pids = client.run(os.getpid)
     killed_at, lost = [], []
 
@@ -86,10 +102,10 @@ def test_killed_worker_loses_no_image(client, shared_images, reference):
         killed_at.append(done)
         lost.extend(processing[address])
 
-    rows = list(vitrt.dask.infer(client, shared_images, SHARED_MODEL, batch_size=BATCH, partition_size=8,
+    rows = list(vitrt.dask.infer(client, images, model, batch_size=BATCH, partition_size=8,
                                  max_in_flight=4, on_progress=kill_once, threads=1))
-    assert killed_at and killed_at[0] < len(shared_images) and lost  # killed mid-run, holding partitions
-    assert [r["image"] for r in rows] == shared_images  # exactly one row per input, in order
+    assert killed_at and killed_at[0] < len(images) and lost  # killed mid-run, holding partitions
+    assert [r["image"] for r in rows] == images  # exactly one row per input, in order
     # Every lost partition was rerun; partitions of 8 are single batches, so the rows are the same.
     assert rows == reference
     client.wait_for_workers(2, timeout=180)  # the nanny restarts the killed worker
