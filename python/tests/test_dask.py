@@ -73,7 +73,11 @@ def test_cluster_gives_the_single_process_rows(client, case, reference):
     assert rows == reference
     assert not any("error" in r for r in rows)
     # One engine per worker, loaded once for all the partitions, with the worker's thread count.
-    assert list(worker_plugins(client, vitrt.dask.EnginePlugin(model)).values()) == [(1, 1, 1)] * 2
+    plugin = vitrt.dask.EnginePlugin(model)
+    assert list(worker_plugins(client, plugin).values()) == [(1, 1, 1)] * 2
+    # The same partitions as a lazy dask.bag, computed on the cluster (the default scheduler).
+    bag = vitrt.dask.result_bag(images[:2 * PARTITION], plugin, batch_size=BATCH, partition_size=PARTITION)
+    assert bag.npartitions == 2 and bag.compute() == reference[:2 * PARTITION]
 
 
 def test_cluster_embeddings(client, case):

@@ -1,13 +1,20 @@
-"""The client side of a run: image paths as dask.bag partitions, each classified (or embedded) on a
-worker by its engine; results come back in input order with a bounded number of partitions in
-flight, so millions of paths never sit in the cluster's memory at once.
+"""The client side of a run: image paths cut into partitions, each classified (or embedded) on a
+worker by its engine (worker.infer_partition); results come back in input order with a bounded
+number of partitions in flight, so millions of paths never sit in the cluster's memory at once.
+
+The run submits one task per partition itself (client.submit, a sliding window) instead of
+computing a dask.bag in one go: a bag of a million paths is one graph that every partition's
+compute would carry and cull. result_bag() is the same partitions as a lazy dask.bag, for
+composing with other Dask code.
 
 Exactly one row per input: when a worker dies, the scheduler reruns its partitions elsewhere (a
 restarted worker loads its engine again); a partition that still fails (Dask's KilledWorker after
 repeated deaths, or an exception) yields an error row for each of its images instead of results.
 """
 import json
+import os
 import sys
+import uuid
 
 import dask.bag as db
 import numpy as np
@@ -31,7 +38,7 @@ def infer(client, paths, model=None, *, embed=False, top_k=5, batch_size=8, part
     vitrt.load()'s; threads defaults to each worker's thread count. max_in_flight: partitions
     submitted at once (default: twice the cluster's threads, at least 4). on_progress(done_images,
     failed_images) is called after every partition."""
-    paths = list(paths)
+    paths = [os.fsdecode(p) for p in paths]
     if partition_size < 1 or batch_size < 1:
         raise ValueError(f"partition_size and batch_size must be at least 1 (got {partition_size}, {batch_size})")
     if not paths:
@@ -39,10 +46,7 @@ def infer(client, paths, model=None, *, embed=False, top_k=5, batch_size=8, part
     plugin = EnginePlugin(model, **engine_options)
     client.register_worker_plugin(plugin)  # raises here when the model cannot load
     chunks = [paths[i:i + partition_size] for i in range(0, len(paths), partition_size)]
-    parts = result_bag(paths, plugin, embed=embed, top_k=top_k, batch_size=batch_size,
-                       partition_size=partition_size).to_delayed()
-    if len(parts) != len(chunks):  # from_sequence cuts partition_size chunks; rows are matched to them
-        raise RuntimeError(f"vitrt.dask: {len(parts)} partitions for {len(chunks)} chunks")
+    run_id = uuid.uuid4().hex[:8]
 
     in_flight, ready = {}, {}  # future -> partition; partition -> rows not yet yielded
     pending = as_completed()
@@ -51,8 +55,9 @@ def infer(client, paths, model=None, *, embed=False, top_k=5, batch_size=8, part
     def submit():
         nonlocal submitted
         window = max_in_flight or max(4, 2 * sum(client.nthreads().values()))
-        while submitted < len(parts) and len(in_flight) < window:
-            f = client.compute(parts[submitted])
+        while submitted < len(chunks) and len(in_flight) < window:
+            f = client.submit(infer_partition, chunks[submitted], plugin.name, embed=embed, top_k=top_k,
+                              batch_size=batch_size, key=f"vitrt-partition-{run_id}-{submitted}")
             in_flight[f] = submitted
             pending.add(f)
             submitted += 1
