@@ -65,7 +65,7 @@ def start_client(a):
     from distributed import Client, LocalCluster
 
     if a.scheduler:
-        return Client(a.scheduler, timeout="60s"), None
+        return Client(a.scheduler, timeout="30s"), None
     workers = a.workers or 1
     threads = a.threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None)
@@ -82,7 +82,12 @@ def main(argv=None):
         print("vitrt.dask: no images found in the given paths", file=sys.stderr)
         return 2
     model = os.path.abspath(a.model) if a.model and os.path.exists(a.model) else a.model
-    client, cluster = start_client(a)
+    try:
+        client, cluster = start_client(a)
+    except (OSError, TimeoutError) as e:
+        print(f"error: cannot {'reach the Dask scheduler ' + a.scheduler if a.scheduler else 'start a LocalCluster'}: {e}",
+              file=sys.stderr)
+        return 2
     try:
         workers = client.nthreads()
         print(f"vitrt.dask: {len(paths)} images on {len(workers)} workers ({sum(workers.values())} threads), "
