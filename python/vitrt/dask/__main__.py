@@ -57,7 +57,7 @@ def read_paths(a):
     if a.list_file:
         f = sys.stdin if a.list_file == "-" else open(a.list_file, encoding="utf-8", errors="surrogateescape")
         with f:
-            paths += [line.rstrip("\n") for line in f if line.strip()]
+            paths += [line.rstrip("\r\n") for line in f if line.strip()]
     return [os.path.abspath(p) for p in paths]
 
 
@@ -77,7 +77,11 @@ def main(argv=None):
     from .progress import Progress
     from .runner import infer, write_jsonl
 
-    paths = read_paths(a)
+    try:
+        paths = read_paths(a)
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not paths:
         print("vitrt.dask: no images found in the given paths", file=sys.stderr)
         return 2
