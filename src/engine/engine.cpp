@@ -59,6 +59,13 @@ private:
     int prev_;
 };
 
+// Decoding never uses more threads than the caller allows either: a server that decodes many
+// requests at once keeps each HTTP thread serial (one OpenMP team per HTTP thread would compete
+// with the engine's team for the cores).
+int preprocess_threads(int engine_threads) {
+    return engine_threads > 0 ? std::min(engine_threads, omp_get_max_threads()) : 0;
+}
+
 }  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -138,12 +145,12 @@ int Engine::num_classes() const { return impl_->loaded.model->num_classes(); }
 const std::vector<std::string>& Engine::labels() const { return impl_->labels; }
 
 void Engine::preprocess_file(const std::string& path, float* out) const {
-    ScopedOmpThreads threads(impl_->threads);  // large images resize in parallel
+    ScopedOmpThreads threads(preprocess_threads(impl_->threads));  // large images resize in parallel
     image::preprocess(image::decode_file(path, impl_->decode_limits), impl_->loaded.preprocess, out);
 }
 
 void Engine::preprocess_encoded(const unsigned char* data, size_t size, const std::string& name, float* out) const {
-    ScopedOmpThreads threads(impl_->threads);
+    ScopedOmpThreads threads(preprocess_threads(impl_->threads));
     image::preprocess(image::decode_memory(data, size, name, impl_->decode_limits), impl_->loaded.preprocess, out);
 }
 
