@@ -1,5 +1,7 @@
 #include "vitrt/vitrt.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -33,7 +35,38 @@ struct Engine::Impl {
     std::unique_ptr<Ops> profiling_ops;  // wraps ops while profiling is on
     std::unique_ptr<image::DecodeMemoryBudget> decode_budget;  // shared by every preprocess_* call
     image::DecodeLimits decode_limits;                         // points at decode_budget
+    int threads = 0;                                           // EngineOptions::threads
 };
+
+namespace {
+
+// EngineOptions::threads holds in whichever thread calls the engine: OpenMP's thread count is a
+// per-thread setting, so a server's batcher thread or a Python / Dask worker thread would
+// otherwise run on all cores whatever was asked (oversubscribing a machine shared by workers).
+// The caller's own setting is restored afterwards.
+class ScopedOmpThreads {
+public:
+    explicit ScopedOmpThreads(int n) : prev_(n > 0 ? omp_get_max_threads() : 0) {
+        if (n > 0) omp_set_num_threads(n);
+    }
+    ~ScopedOmpThreads() {
+        if (prev_ > 0) omp_set_num_threads(prev_);
+    }
+    ScopedOmpThreads(const ScopedOmpThreads&) = delete;
+    ScopedOmpThreads& operator=(const ScopedOmpThreads&) = delete;
+
+private:
+    int prev_;
+};
+
+// Decoding never uses more threads than the caller allows either: a server that decodes many
+// requests at once keeps each HTTP thread serial (one OpenMP team per HTTP thread would compete
+// with the engine's team for the cores).
+int preprocess_threads(int engine_threads) {
+    return engine_threads > 0 ? std::min(engine_threads, omp_get_max_threads()) : 0;
+}
+
+}  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -46,6 +79,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     check(options.max_image_pixels >= 0 && options.max_image_pixels <= image::max_image_pixels,
           "max image pixels must be 0 (default) to " + std::to_string(image::max_image_pixels));
     auto impl = std::make_unique<Impl>();
+    impl->threads = options.threads;
     impl->decode_budget = std::make_unique<image::DecodeMemoryBudget>(
         options.decode_memory_bytes ? options.decode_memory_bytes : image::default_decode_memory_bytes);
     impl->decode_limits.max_pixels =
@@ -112,10 +146,12 @@ int Engine::num_classes() const { return impl_->loaded.model->num_classes(); }
 const std::vector<std::string>& Engine::labels() const { return impl_->labels; }
 
 void Engine::preprocess_file(const std::string& path, float* out) const {
+    ScopedOmpThreads threads(preprocess_threads(impl_->threads));  // large images resize in parallel
     image::preprocess(image::decode_file(path, impl_->decode_limits), impl_->loaded.preprocess, out);
 }
 
 void Engine::preprocess_encoded(const unsigned char* data, size_t size, const std::string& name, float* out) const {
+    ScopedOmpThreads threads(preprocess_threads(impl_->threads));
     image::preprocess(image::decode_memory(data, size, name, impl_->decode_limits), impl_->loaded.preprocess, out);
 }
 
@@ -142,6 +178,7 @@ size_t Engine::output_size(Output what) const { return size_t(numel(impl_->loade
 void Engine::run(const float* input, int batch, float* out, Output what) {
     check(batch > 0, "batch must be positive");
     std::lock_guard<std::mutex> lock(impl_->mutex);
+    ScopedOmpThreads threads(impl_->threads);
     impl_->runner->set_ops(impl_->profiling_ops ? *impl_->profiling_ops : *impl_->ops);
     impl_->runner->run(input, batch, out, model_output(what));
 }

@@ -450,7 +450,10 @@ TEST(ServeOverload, FullQueueAnswers503WithRetryAfterAndStaysUp) {
     // Two names for the same checkpoint: every --model gets its own engine, batcher and queue.
     const std::string path = default_model_path();
     ServerProcess s({"--model", "a=" + path, "--model", kModel + "=" + path, "--threads", "1", "--max-batch", "1",
-                     "--max-queue", "1", "--max-queue-delay-us", "0"});
+                     "--max-queue", "1", "--max-queue-delay-us", "0",
+                     // all twelve decode at once and reach the queue together (one decode at a
+                     // time could feed a one-image queue no faster than the engine drains it)
+                     "--decode-concurrency", "12"});
     ASSERT_GT(s.port(), 0) << s.log();
     EXPECT_NE(s.log().find("model a: "), std::string::npos) << s.log();
     {
