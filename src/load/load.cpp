@@ -14,6 +14,9 @@
 namespace vitrt {
 namespace {
 
+// Most patch tokens a ViT is run with: --image-size's 4096 at patch 16.
+constexpr int64_t kMaxPatchTokens = (4096 / 16) * (4096 / 16);
+
 std::string fmt_float(double v) {
     std::ostringstream s;
     s << v;
@@ -122,6 +125,16 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     LoadedModel out;
     out.preprocess = preprocess_from(src, reg, cfg, hints.notes);
     if (opts.image_size > 0) out.preprocess.input_height = out.preprocess.input_width = opts.image_size;
+    {
+        // Bounded before anything is built: a small patch at a large resolution would otherwise
+        // ask for a position embedding (and activations) of millions of tokens.
+        const int64_t tokens = int64_t(out.preprocess.input_height / cfg.patch) * (out.preprocess.input_width / cfg.patch);
+        check(tokens >= 1 && tokens <= kMaxPatchTokens,
+              ck.path + ": input " + std::to_string(out.preprocess.input_height) + "x" +
+                  std::to_string(out.preprocess.input_width) + " at patch " + std::to_string(cfg.patch) + " gives " +
+                  std::to_string(tokens) + " patch tokens; the limit is " + std::to_string(kMaxPatchTokens) +
+                  " (4096x4096 at patch 16): use a smaller --image-size");
+    }
     out.labels = labels_from(src, cfg.num_classes);
 
     ModelDescription d;

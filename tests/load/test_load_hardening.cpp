@@ -157,5 +157,19 @@ TEST(LoadHardening, QuantizedLayersNarrowerThanTheirGroupLoad) {
     }
 }
 
+TEST(LoadHardening, PatchTokensAreBoundedBeforeAnythingIsBuilt) {
+    // Patch 4 at 4096x4096 would be a million tokens (a 32 MB position embedding here, GBs of
+    // activations); the bound is --image-size's 4096 at patch 16.
+    const std::string path = test::temp_dir() + "/tokens.safetensors";
+    save_tiny_vit(path);
+    try {
+        Engine::load(path, {.threads = 1, .image_size = 4096});
+        ADD_FAILURE() << "a million tokens accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("gives 1048576 patch tokens; the limit is 65536"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(Engine::load(path, {.threads = 1, .image_size = 1024})->input_height(), 1024);  // 65536 tokens
+}
+
 }  // namespace
 }  // namespace vitrt
