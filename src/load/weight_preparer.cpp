@@ -6,9 +6,12 @@
 namespace vitrt {
 namespace {
 
-HostTensor row_scaled(const HostTensor& src, const RowScale& rs) {
+// src with each row multiplied by its scale; `name` is the weight the scale folds into (a
+// non-finite scale is refused naming it).
+HostTensor row_scaled(const HostTensor& src, const RowScale& rs, const std::string& name) {
     HostTensor f = to_f32(src);
     if (rs.identity()) return f;
+    if (rs.per_row) WeightPreparer::check_finite("the per-row scale folded into '" + name + "'", *rs.per_row);
     HostTensor g = rs.per_row ? to_f32(*rs.per_row) : HostTensor();
     HostTensor c = HostTensor::zeros_f32(f.view.shape);
     const int64_t rows = f.view.dim(0), cols = f.view.numel() / rows;
@@ -20,9 +23,9 @@ HostTensor row_scaled(const HostTensor& src, const RowScale& rs) {
 }
 
 // Scales of a quantized weight with rows multiplied (a copy; the checkpoint's stay untouched).
-void scale_rows(QuantizedWeight& q, const RowScale& rs) {
+void scale_rows(QuantizedWeight& q, const RowScale& rs, const std::string& name) {
     if (rs.identity()) return;
-    q.scales = row_scaled(q.scales, rs);
+    q.scales = row_scaled(q.scales, rs, name);
 }
 
 }  // namespace
@@ -87,8 +90,7 @@ Tensor WeightPreparer::prepare(const std::string& name, const HostTensor& t, Wei
 Tensor WeightPreparer::linear(WeightReader& r, const std::string& name, const Shape& shape, const RowScale& rows) {
     if (const QuantizedEntry* e = r.quantized_entry(name)) {
         QuantizedWeight q = read_quantized(r, name, *e, shape);  // scales checked finite there
-        if (rows.per_row) check_finite("the per-row scale folded into '" + name + "'", *rows.per_row);
-        scale_rows(q, rows);
+        scale_rows(q, rows, name);
         bool keep_float = false;  // the user asked for this one in float: the dequantized weight
         for (const auto& k : policy_.keep_float) keep_float = keep_float || name_matches(k, name);
         if (keep_float) {
@@ -102,8 +104,7 @@ Tensor WeightPreparer::linear(WeightReader& r, const std::string& name, const Sh
     }
     const HostTensor& src = r.need(name, shape);
     if (rows.identity()) return prepare(name, src, WeightRole::linear);
-    if (rows.per_row) check_finite("the per-row scale folded into '" + name + "'", *rows.per_row);
-    HostTensor scaled = row_scaled(src, rows);
+    HostTensor scaled = row_scaled(src, rows, name);
     release_host_pages(src);
     return prepare(name, scaled, WeightRole::linear);
 }
@@ -111,8 +112,7 @@ Tensor WeightPreparer::linear(WeightReader& r, const std::string& name, const Sh
 Tensor WeightPreparer::param(WeightReader& r, const std::string& name, const Shape& shape, const RowScale& rows) {
     const HostTensor& src = r.need(name, shape);
     if (rows.identity()) return prepare(name, src, WeightRole::param);
-    if (rows.per_row) check_finite("the per-row scale folded into '" + name + "'", *rows.per_row);
-    HostTensor scaled = row_scaled(src, rows);
+    HostTensor scaled = row_scaled(src, rows, name);
     release_host_pages(src);
     return prepare(name, scaled, WeightRole::param);
 }

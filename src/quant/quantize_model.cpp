@@ -250,7 +250,9 @@ QuantizeReport quantize_model(const QuantizeOptions& o, const std::string& out_p
             s.mutable_f32()[0] = a.scale;
             auto zp = std::make_shared<int32_t>(a.zero_point);
             HostTensor z;
-            z.view = Tensor{zp.get(), DType::i32, {1}};
+            z.view.data = zp.get();
+            z.view.dtype = DType::i32;
+            z.view.shape = {1};
             z.owner = zp;
             out[base + ".input_scale"] = s;
             out[base + ".input_zero_point"] = z;
