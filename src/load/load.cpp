@@ -10,6 +10,7 @@
 #include "load/pretrained_cfg.hpp"
 #include "models/vit.hpp"
 #include "io/names/vit_names.hpp"
+#include "quant/weight_quant.hpp"
 
 namespace vitrt {
 namespace {
@@ -120,8 +121,8 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const auto tensors = vit_tensors_as_timm(ck, naming);
     const std::map<std::string, QuantizedEntry> quantized = quantized_entries(ck);
     std::map<std::string, Shape> shapes;
-    for (const auto& [k, v] : tensors)
-        if (is_float(v.view.dtype)) shapes[k] = v.view.shape;
+    for (const auto& [k, v] : tensors)  // integer tensors too: one not listed fails at its read, by name
+        if (!quantized.count(k)) shapes[k] = v.view.shape;
     for (const auto& [k, e] : quantized) {  // the logical [N, K] of a weight stored as integers
         check(tensors.count(k) && tensors.at(k).view.rank() == 2,
               ck.path + ": quantized weight '" + k + "' is listed in the metadata but missing or not 2-D");
@@ -218,10 +219,11 @@ std::map<std::string, QuantizedEntry> quantized_entries(const Checkpoint& ck) {
               where + ": missing or invalid \"in_features\"");
         e.in_features = v["in_features"].get<int64_t>();
         if (v.contains("group_size")) {
-            check(v["group_size"].is_number_integer() && v["group_size"].get<int64_t>() >= 0 &&
-                      v["group_size"].get<int64_t>() <= e.in_features,
-                  where + ": invalid \"group_size\"");
-            e.group_size = int(v["group_size"].get<int64_t>());
+            const auto& g = v["group_size"];
+            check(g.is_number_integer() && g.get<int64_t>() >= 0 && g.get<int64_t>() <= 1 << 20 &&
+                      valid_group_size(int(g.get<int64_t>())),
+                  where + ": invalid \"group_size\" " + g.dump() + " (must be " + group_size_rule() + ")");
+            e.group_size = int(g.get<int64_t>());
         }
         r[name] = e;
     }
