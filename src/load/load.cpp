@@ -10,7 +10,7 @@
 #include "load/pretrained_cfg.hpp"
 #include "models/vit.hpp"
 #include "io/names/vit_names.hpp"
-#include "quant/weight_quant.hpp"
+#include "load/quantized_file.hpp"
 
 namespace vitrt {
 namespace {
@@ -173,6 +173,7 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     }
     d.notes = hints.notes;
     note_skipped(ck, d);
+    describe_quantized_file(ck, d);
     d.timm_model_args = nlohmann::json{{"num_heads", cfg.heads},
                                        {"global_pool", global_pool_name(cfg.global_pool)},
                                        {"no_embed_class", cfg.no_embed_class},
@@ -190,45 +191,6 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
 }
 
 }  // namespace
-
-std::map<std::string, QuantizedEntry> quantized_entries(const Checkpoint& ck) {
-    std::map<std::string, QuantizedEntry> r;
-    auto it = ck.metadata.find("vitrt.quantized");
-    if (it == ck.metadata.end()) return r;
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(it->second);
-    } catch (const std::exception& e) {
-        throw Error(ck.path + ": metadata vitrt.quantized is not JSON: " + e.what());
-    }
-    check(j.is_object(), ck.path + ": metadata vitrt.quantized must map weight names to their quantization");
-    for (const auto& [name, v] : j.items()) {
-        const std::string where = ck.path + ": quantized weight '" + name + "'";
-        check(v.is_object() && v.contains("precision") && v["precision"].is_string(),
-              where + ": missing \"precision\" (one of w8a8, w8a8-dynamic, w8, w4)");
-        QuantizedEntry e;
-        e.precision = v["precision"].get<std::string>();
-        Precision p;
-        try {
-            p = parse_precision(e.precision);
-        } catch (const Error&) {
-            throw Error(where + ": unknown scheme '" + e.precision + "' (w8a8, w8a8-dynamic, w8, w4)");
-        }
-        check(precision_info(p).integer, where + ": scheme '" + e.precision + "' is not an integer scheme");
-        check(v.contains("in_features") && v["in_features"].is_number_integer() && v["in_features"].get<int64_t>() > 0,
-              where + ": missing or invalid \"in_features\"");
-        e.in_features = v["in_features"].get<int64_t>();
-        if (v.contains("group_size")) {
-            const auto& g = v["group_size"];
-            check(g.is_number_integer() && g.get<int64_t>() >= 0 && g.get<int64_t>() <= 1 << 20 &&
-                      valid_group_size(int(g.get<int64_t>())),
-                  where + ": invalid \"group_size\" " + g.dump() + " (must be " + group_size_rule() + ")");
-            e.group_size = int(g.get<int64_t>());
-        }
-        r[name] = e;
-    }
-    return r;
-}
 
 void note_skipped(const Checkpoint& ck, ModelDescription& d) {
     if (ck.skipped.empty()) return;
