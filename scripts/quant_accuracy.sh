@@ -61,6 +61,8 @@ ROWS=(
   "s_auto_af1|quantize --method auto --auto-float 1|--scheme w8a8 --method auto --auto-float 1|"
   "s_auto_ad4|quantize --method auto --auto-dynamic 4|--scheme w8a8 --method auto --auto-dynamic 4|"
   "s_auto_ad8|quantize --method auto --auto-dynamic 8|--scheme w8a8 --method auto --auto-dynamic 8|"
+  "s_mse_ad4|quantize --method mse --auto-dynamic 4|--scheme w8a8 --method mse --auto-dynamic 4|"
+  "s_mse_ad8|quantize --method mse --auto-dynamic 8|--scheme w8a8 --method mse --auto-dynamic 8|"
 )
 [ ${#rows[@]} -eq 0 ] && for r in "${ROWS[@]}"; do rows+=("${r%%|*}"); done
 
