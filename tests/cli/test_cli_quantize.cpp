@@ -107,6 +107,22 @@ TEST(CliQuantize, BadFlagsAndInputsAreClearErrors) {
     EXPECT_FALSE(fs::exists(dir + "/x.safetensors"));
 }
 
+TEST(CliQuantize, GroupSizeAtLoad) {
+    // --group changes the w4 weights quantized at load (default 32): other logits, same label.
+    std::string g32, g128, out;
+    const std::string img = " " + samples() + "/tench.jpg";
+    ASSERT_EQ(test::run_command(cli() + " classify --json --logits --precision w4" + img + " 2>/dev/null", &g32), 0) << g32;
+    ASSERT_EQ(test::run_command(cli() + " classify --json --logits --precision w4 --group 128" + img + " 2>/dev/null", &g128), 0)
+        << g128;
+    EXPECT_TRUE(contains(g32, "\"label\": \"tench\"")) << g32;
+    EXPECT_TRUE(contains(g128, "\"label\": \"tench\"")) << g128;
+    EXPECT_NE(g32, g128);
+    ASSERT_EQ(test::run_command(cli() + " classify --json --logits --precision w4 --group 32" + img + " 2>/dev/null", &out), 0);
+    EXPECT_EQ(out, g32);
+    EXPECT_EQ(test::run_command(cli() + " classify --precision w4 --group 48" + img, &out), 2) << out;
+    EXPECT_TRUE(contains(out, "group size 48")) << out;
+}
+
 TEST(CliQuantize, FastVitIsRefusedWithTheAlternative) {
     VITRT_REQUIRE_SHARED_DATA();
     const std::string model = test::shared_data() + "/reference/fastvit_t8/model.safetensors";
