@@ -24,7 +24,6 @@ import csv
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

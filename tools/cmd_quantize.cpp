@@ -79,8 +79,8 @@ std::vector<std::string> split_names(const std::vector<std::string>& in) {
 
 void add_quantize(CLI::App& root) {
     struct Flags {
-        std::string model, calib, scheme = "w8a8", method = "percentile", out;
-        int num = 0, group = -1, auto_float = 0, auto_dynamic = 0, sensitivity_images = 32, threads = 0, batch = 8;
+        std::string model, calib, scheme = "w8a8", method = "mse", out;
+        int num = 0, group = -1, auto_float = 0, auto_dynamic = -1, sensitivity_images = 32, threads = 0, batch = 8;
         double percentile = 99.99;
         bool quantize_head = false;
         std::vector<std::string> keep_float;
@@ -100,8 +100,9 @@ void add_quantize(CLI::App& root) {
                     std::string("w8/w4 scale group size along the input dim: ") + group_size_rule() +
                         "; default 128 for w8, 32 for w4");
     app->add_option("--method", f->method,
-                    "w8a8 input ranges: minmax, percentile, mse, or auto (default: per layer, the one of the three "
-                    "that moves the logits least on the sensitivity images)");
+                    "w8a8 input ranges: mse (default: the clip with the least squared error), minmax, percentile, "
+                    "or auto (per layer, the one of the three that moves the logits least on the sensitivity "
+                    "images: 3 sensitivity probes per layer)");
     app->add_option("--percentile", f->percentile, "percentile for --method percentile (default 99.99)")
         ->check(CLI::Range(50.0, 100.0));
     app->add_option("--keep-float", f->keep_float,
@@ -110,7 +111,9 @@ void add_quantize(CLI::App& root) {
     app->add_option("--auto-float", f->auto_float, "keep the K most sensitive linear layers in float (measured)")
         ->check(CLI::NonNegativeNumber);
     app->add_option("--auto-dynamic", f->auto_dynamic,
-                    "w8a8: run the next K most sensitive layers as w8a8-dynamic (per-token input scales at run time)")
+                    "w8a8: run the next K most sensitive layers as w8a8-dynamic (per-token input scales at run "
+                    "time); default 1 (ViTs have a layer with massive activations that a per-tensor range "
+                    "cannot hold: docs/quantization.md), 0 turns the sensitivity pass off")
         ->check(CLI::NonNegativeNumber);
     app->add_option("--sensitivity-images", f->sensitivity_images,
                     "images for the sensitivity pass of --auto-float, --auto-dynamic and --method auto (default 32)")
@@ -126,6 +129,7 @@ void add_quantize(CLI::App& root) {
         o.group_size = f->group >= 0 ? f->group : PrecisionPolicy::default_group_size(o.scheme);
         check(valid_group_size(o.group_size),
               "--group " + std::to_string(f->group) + ": the group size must be " + group_size_rule());
+        if (f->auto_dynamic < 0) f->auto_dynamic = o.scheme == Precision::w8a8 ? 1 : 0;
         const bool needs_calib = o.scheme == Precision::w8a8 || f->auto_float > 0 || f->auto_dynamic > 0;
         check(!needs_calib || !f->calib.empty(),
               std::string(o.scheme == Precision::w8a8 ? "--scheme w8a8 (static) calibrates its input ranges"

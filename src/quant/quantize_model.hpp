@@ -38,7 +38,7 @@ struct QuantizeOptions {
     std::vector<std::string> calib_images;  // decoded and preprocessed as the model's config says
     Precision scheme = Precision::w8a8;   // w8a8 | w8a8-dynamic | w8 | w4
     int group_size = 128;                 // w8 / w4: 0 or a power of two from 16 to 1024
-    std::string method = "percentile";    // minmax | percentile | mse | auto (static w8a8 input ranges)
+    std::string method = "mse";           // minmax | percentile | mse | auto (static w8a8 input ranges)
     double percentile = 99.99;
     std::vector<std::string> keep_float;  // extra names / prefixes / globs kept in float
     bool quantize_head = false;           // the classifier head too (default: float)

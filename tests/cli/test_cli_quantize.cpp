@@ -23,15 +23,17 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 // Static w8a8 on 4 photos with the sensitivity pass (the slowest, most threaded path).
 std::string static_flags() {
-    return " quantize --calib " + samples() + " --num 4 --scheme w8a8 --method mse --auto-float 2 --sensitivity-images 2 "
-           "--batch 2 ";
+    return " quantize --calib " + samples() + " --num 4 --scheme w8a8 --method mse --auto-float 2 --auto-dynamic 1 "
+           "--sensitivity-images 2 --batch 2 ";
 }
 
 TEST(CliQuantize, SameInputsGiveTheSameBytesWhateverTheThreads) {
     const std::string dir = test::temp_dir();
     std::string out;
     ASSERT_EQ(test::run_command(cli() + static_flags() + "--threads 1 -o " + dir + "/a.safetensors", &out), 0) << out;
-    EXPECT_TRUE(contains(out, "46 linear layers w8a8, 4 kept in float (patch_embed.proj.weight, head.weight, blocks."))
+    EXPECT_TRUE(contains(out, "45 linear layers w8a8, 1 w8a8-dynamic (blocks."))
+        << out;  // the third most sensitive layer
+    EXPECT_TRUE(contains(out, "4 kept in float (patch_embed.proj.weight, head.weight, blocks."))
         << out;  // the patch embedding and the head by default, and the two most sensitive
     ASSERT_EQ(test::run_command(cli() + static_flags() + "--threads 1 -o " + dir + "/b.safetensors", &out), 0) << out;
     ASSERT_EQ(test::run_command(cli() + static_flags() + "--threads 2 -o " + dir + "/c.safetensors", &out), 0) << out;
@@ -56,7 +58,7 @@ TEST(CliQuantize, InfoAndClassifyOnTheFile) {
     EXPECT_TRUE(contains(out, "kept_float            4: ")) << out;
     EXPECT_TRUE(contains(out, "patch_embed.proj.weight")) << out;
     EXPECT_TRUE(contains(out, "head.weight")) << out;
-    EXPECT_TRUE(contains(out, "46 x w8a8")) << out;
+    EXPECT_TRUE(contains(out, "4 x f32, 45 x w8a8, 1 x w8a8-dynamic")) << out;
     ASSERT_EQ(test::run_command(cli() + " classify --model " + dir + "/s.safetensors " + samples() + "/tench.jpg " +
                                     samples() + "/cheetah.jpg",
                                 &out),
