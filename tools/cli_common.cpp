@@ -21,6 +21,10 @@ void EngineFlags::add_to(CLI::App& app) {
     app.add_option("--precision", options.precision,
                    "f32 (default), bf16 (cpu: AVX512-BF16/AMX; cuda), w8a8-dynamic (alias int8), w8, w4 (cpu: linear "
                    "layers quantized at load), f16 or tf32 (cuda); a quantized file runs in its own scheme");
+    app.add_option("--group", options.group_size,
+                   "w8 / w4 at load: one weight scale per this many inputs (0 = default: 128 for w8, 32 for w4; "
+                   "else a power of two from 16 to 1024)")
+        ->check(int_range(0, 1024));
     app.add_option("--image-size", options.image_size,
                    "run at this square resolution (position embedding resampled); at most " + std::to_string(max_image_size))
         ->check(int_range(0, max_image_size));

@@ -285,6 +285,7 @@ int eval(const EvalArgs& a) {
         rr["model_path"] = a.reference_model;
         rr["precision"] = a.reference_precision;
         rr["top1"] = round_to(ref_scores.top1_pct(), 4);
+        rr["top1_correct"] = ref_scores.top1;
         rr["top5"] = round_to(ref_scores.top5_pct(), 4);
         rr["loss"] = round_to(ref_scores.mean_loss(), 6);
         rr["model_images_per_s"] = round_to(ref_s > 0 ? double(done) / ref_s : 0, 2);

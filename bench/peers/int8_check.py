@@ -16,7 +16,10 @@ tensor. Rows (all against PyTorch f32 eager on the torchvision module with the r
   PyTorch int8 (MLP+head)     quantize_dynamic on the stock torchvision module (its MHA is skipped)
   ONNX Runtime f32            torch.onnx.export of the module, opset 17
   ONNX Runtime int8           onnx_int8.py (per-tensor s8 weights; also --per-channel)
-  vitrt <precision>           `vitrt forward --precision P` on the same tensor, per --vitrt-precisions
+  vitrt <precision>           `vitrt forward --precision P` on the same tensor, per --vitrt-precisions;
+                              w8a8 (static) runs the file `vitrt quantize STATIC_RECIPE` writes,
+                              calibrated on ../shared/data/images/imagenet_calib (416 photos whose
+                              classes are disjoint from the checked ones)
 Exit status 1 when an int8 row agrees on fewer than 80 % of top-1 or its worst cosine is < 0.75:
 loose bounds that catch a broken graph or wrong scales (those give agreement near 0), not a percent
 of accuracy. Dynamic per-tensor int8 really costs this much on this model: measured 2026-12-05,
@@ -39,6 +42,20 @@ import onnx_int8  # noqa: E402
 import vitmodels  # noqa: E402
 
 MIN_AGREEMENT, MIN_COSINE = 80.0, 0.75
+# The static w8a8 recipe docs/quantization.md recommends (keep the two in step).
+STATIC_RECIPE = ["--scheme", "w8a8", "--method", "mse", "--auto-dynamic", "1"]
+
+
+def static_file(vitrt, weights, shared, work, threads):
+    """The real ViT-Ti/16 quantized with STATIC_RECIPE (cached in work while newer than vitrt)."""
+    path = os.path.join(work, "real_vit_tiny.w8a8.safetensors")
+    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(vitrt):
+        return path
+    cmd = [vitrt, "quantize", "--model", weights, "--calib", os.path.join(shared, "images", "imagenet_calib"),
+           *STATIC_RECIPE, "--threads", str(threads), "-o", path]
+    print("   " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return path
 
 
 def load_images(shared, num):
@@ -135,13 +152,21 @@ def main():
 
     for prec in [s for s in a.vitrt_precisions.split(",") if s]:
         y_path = os.path.join(work, f"vitrt_{prec}.f32")
-        r = subprocess.run([a.vitrt, "forward", "--model", weights, "--input", x_path, "--batch", str(n), "--output",
-                            y_path, "--threads", str(a.threads), "--precision", prec], capture_output=True, text=True)
+        if prec == "w8a8":
+            try:
+                model_args = ["--model", static_file(a.vitrt, weights, a.shared, work, a.threads)]
+            except subprocess.CalledProcessError as e:
+                print(f"   vitrt w8a8: vitrt quantize failed ({(e.stderr.strip().splitlines() or ['?'])[-1][:160]})")
+                continue
+        else:
+            model_args = ["--model", weights, "--precision", prec]
+        r = subprocess.run([a.vitrt, "forward", *model_args, "--input", x_path, "--batch", str(n), "--output",
+                            y_path, "--threads", str(a.threads)], capture_output=True, text=True)
         if r.returncode != 0:
             print(f"   vitrt {prec}: not available ({(r.stderr.strip().splitlines() or ['?'])[-1][:160]})")
             continue
-        rows.append(compare(f"vitrt {prec}", np.fromfile(y_path, dtype="<f4").reshape(n, -1), ref, labels)
-                    | {"int8": prec.startswith("w")})
+        rows.append(compare(f"vitrt {prec}" + (" (static)" if prec == "w8a8" else ""),
+                            np.fromfile(y_path, dtype="<f4").reshape(n, -1), ref, labels) | {"int8": prec.startswith("w")})
 
     bad = []
     print(f"\n| engine | top-1 (labels) | top-1 agreement vs PyTorch f32 | logit cosine mean | worst | max abs diff |")
@@ -155,7 +180,8 @@ def main():
           + ("all ok" if not bad else "FAILED: " + ", ".join(bad)))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"images": n, "rows": rows}, f, indent=1)
+            json.dump({"images": n, "rows": rows, "static_recipe": "vitrt quantize " + " ".join(STATIC_RECIPE) +
+                       " --calib imagenet_calib"}, f, indent=1)
     sys.exit(1 if bad else 0)
 
 

@@ -5,7 +5,7 @@
 #                      [--models ViT-Ti/16,ViT-B/16] [--vitrt PATH] [--build] [--work-dir DIR]
 #                      [--torch-variants eager,jit,jit_ofi] [--no-torch-bf16] [--peer-wait passive|default]
 #                      [--results-dir DIR] [--timeout S] [--int8] [--int8-check-images N]
-#                      [--vitrt-precisions f32,bf16]
+#                      [--int8-memory-model ViT-L/16|none] [--vitrt-precisions f32,bf16]
 #
 # Installs the peers (npm onnxruntime-node from package-lock.json; Debian python3-torch,
 # python3-torchvision, libopenblas0-openmp, time), builds vitrt if its binary is missing (or

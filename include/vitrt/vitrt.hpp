@@ -24,6 +24,9 @@ struct EngineOptions {
     std::string device = "cpu";    // "cpu", "cuda" (NVIDIA GPU, libvitrt_cuda.so) or "ref" (scalar oracle)
     // f32 | bf16 | w8a8-dynamic (alias int8) | w8 | w4 on cpu; f32 | tf32 | f16 | bf16 on cuda.
     std::string precision = "f32";
+    // w8 / w4 quantized at load: one weight scale per this many inputs (0 = the scheme's default,
+    // 128 for w8 and 32 for w4; else a power of two from 16 to 1024).
+    int group_size = 0;
     int threads = 0;               // 0 = all cores; at most max_threads
     int image_size = 0;            // 0 = the checkpoint's resolution; at most max_image_size
     std::string arch;              // timm architecture name, when the checkpoint does not say

@@ -18,6 +18,7 @@
 #include "engine/profiling_ops.hpp"
 #include "image/image.hpp"
 #include "load/load.hpp"
+#include "quant/weight_quant.hpp"
 
 namespace fs = std::filesystem;
 
@@ -89,6 +90,9 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_path, const Engine
     lo.image_size = options.image_size;
     lo.arch = options.arch;
     lo.policy = PrecisionPolicy::from_token(options.precision);
+    check(valid_group_size(options.group_size), "group size " + std::to_string(options.group_size) +
+                                                    ": must be 0 (the scheme's default) or a power of two from 16 to 1024");
+    if (options.group_size > 0) lo.policy.group_size = options.group_size;
     BackendOptions bo;
     bo.threads = options.threads;
     bo.activations = lo.policy.activations;

@@ -12,6 +12,10 @@ const HostTensor& WeightReader::need(const std::string& name, const Shape& shape
     auto it = t_.find(name);
     check(it != t_.end(),
           "checkpoint is missing tensor '" + name + "' (expected shape " + shape_str(shape) + " " + about + ")");
+    check(is_float(it->second.view.dtype),
+          "tensor '" + name + "' is stored as " + dtype_name(it->second.view.dtype) + " where a float tensor is expected (" +
+              about + ")" +
+              (shape.size() == 2 ? "; a quantized linear weight must be listed in the file's vitrt.quantized metadata" : ""));
     check(it->second.view.shape == shape, "tensor '" + name + "' has shape " + shape_str(it->second.view.shape) +
                                               ", expected " + shape_str(shape) + " (" + about + ")");
     used_.insert(name);

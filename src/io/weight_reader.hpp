@@ -47,8 +47,8 @@ public:
 
     bool has(const std::string& name) const { return t_.count(name) != 0; }
     bool has_prefix(const std::string& prefix) const;
-    // The tensor, checked against `shape`; vitrt::Error naming it, the expected shape, `what` and the
-    // model otherwise. Marks it used.
+    // The tensor, checked to be float and against `shape`; vitrt::Error naming it, the expected
+    // shape, `what` and the model otherwise. Marks it used.
     const HostTensor& need(const std::string& name, const Shape& shape, const std::string& what = "");
     // Throws listing (up to 12) tensors never asked for, with `hint` on what that usually means.
     void check_all_used(const std::string& hint) const;

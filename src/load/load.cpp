@@ -10,6 +10,7 @@
 #include "load/pretrained_cfg.hpp"
 #include "models/vit.hpp"
 #include "io/names/vit_names.hpp"
+#include "load/quantized_file.hpp"
 
 namespace vitrt {
 namespace {
@@ -107,8 +108,8 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     const auto tensors = vit_tensors_as_timm(ck, naming);
     const std::map<std::string, QuantizedEntry> quantized = quantized_entries(ck);
     std::map<std::string, Shape> shapes;
-    for (const auto& [k, v] : tensors)
-        if (is_float(v.view.dtype)) shapes[k] = v.view.shape;
+    for (const auto& [k, v] : tensors)  // integer tensors too: one not listed fails at its read, by name
+        if (!quantized.count(k)) shapes[k] = v.view.shape;
     for (const auto& [k, e] : quantized) {  // the logical [N, K] of a weight stored as integers
         check(tensors.count(k) && tensors.at(k).view.rank() == 2,
               ck.path + ": quantized weight '" + k + "' is listed in the metadata but missing or not 2-D");
@@ -175,6 +176,7 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
     }
     d.notes = hints.notes;
     note_skipped(ck, d);
+    describe_quantized_file(ck, d);
     // Everything timm's create_model needs to rebuild this model under its name (`vitrt quantize`
     // writes it to the quantized file's config.json, where it is cross-checked on load again).
     d.timm_model_args = nlohmann::json{{"embed_dim", cfg.embed_dim},
@@ -208,49 +210,6 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
 }
 
 }  // namespace
-
-std::map<std::string, QuantizedEntry> quantized_entries(const Checkpoint& ck) {
-    std::map<std::string, QuantizedEntry> r;
-    auto it = ck.metadata.find("vitrt.quantized");
-    if (it == ck.metadata.end()) return r;
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(it->second);
-    } catch (const std::exception& e) {
-        throw Error(ck.path + ": metadata vitrt.quantized is not JSON: " + e.what());
-    }
-    check(j.is_object(), ck.path + ": metadata vitrt.quantized must map weight names to their quantization");
-    for (const auto& [name, v] : j.items()) {
-        const std::string where = ck.path + ": quantized weight '" + name + "'";
-        check(v.is_object() && v.contains("precision") && v["precision"].is_string(),
-              where + ": missing \"precision\" (one of w8a8, w8a8-dynamic, w8, w4)");
-        QuantizedEntry e;
-        e.precision = v["precision"].get<std::string>();
-        Precision p;
-        try {
-            p = parse_precision(e.precision);
-        } catch (const Error&) {
-            throw Error(where + ": unknown scheme '" + e.precision + "' (w8a8, w8a8-dynamic, w8, w4)");
-        }
-        check(precision_info(p).integer, where + ": scheme '" + e.precision + "' is not an integer scheme");
-        constexpr int64_t kMaxDim = int64_t(1) << 30;  // bounds the shape arithmetic downstream
-        check(v.contains("in_features") && v["in_features"].is_number_integer() && v["in_features"].get<int64_t>() > 0 &&
-                  v["in_features"].get<int64_t>() <= kMaxDim,
-              where + ": missing or invalid \"in_features\" (1 to " + std::to_string(kMaxDim) + ")");
-        e.in_features = v["in_features"].get<int64_t>();
-        if (v.contains("group_size")) {
-            // A group wider than the row is one group per row (what `vitrt quantize` writes for a
-            // layer narrower than its --group).
-            check(v["group_size"].is_number_integer() && v["group_size"].get<int64_t>() >= 0 &&
-                      v["group_size"].get<int64_t>() <= kMaxDim,
-                  where + ": invalid \"group_size\" " + v["group_size"].dump() + " (0 = per row, else 1 to " +
-                      std::to_string(kMaxDim) + ")");
-            e.group_size = int(v["group_size"].get<int64_t>());
-        }
-        r[name] = e;
-    }
-    return r;
-}
 
 void note_skipped(const Checkpoint& ck, ModelDescription& d) {
     if (ck.skipped.empty()) return;

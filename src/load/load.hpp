@@ -18,9 +18,6 @@ struct ModelSource;
 struct Checkpoint;
 LoadedModel load_fastvit(ModelSource& src, Ops& ops, const LoadOptions& opts);
 
-// The linear weights a `vitrt quantize` file stores as integers (its "vitrt.quantized" metadata);
-// empty for float checkpoints. vitrt::Error naming the weight for a malformed entry.
-std::map<std::string, QuantizedEntry> quantized_entries(const Checkpoint& ck);
 // Adds a note listing the checkpoint entries the reader skipped (integer/bool tensors, non-.npy
 // members), so nothing is dropped silently.
 void note_skipped(const Checkpoint& ck, ModelDescription& d);

@@ -34,6 +34,8 @@ QuantizedWeight read_quantized(WeightReader& r, const std::string& name, const Q
     check(shape.size() == 2, "weight '" + name + "': only linear (2-D) weights can be stored quantized");
     QuantizedWeight q;
     q.precision = parse_precision(e.precision);
+    check(e.in_features == shape[1], "quantized weight '" + name + "': the metadata says in_features " +
+                                         std::to_string(e.in_features) + ", the model reads it as " + shape_str(shape));
     q.N = shape[0], q.K = shape[1];
     q.group_size = e.group_size;
     q.q = r.need_raw(name);

@@ -27,6 +27,8 @@ Precision PrecisionPolicy::for_weight(const std::string& name, WeightRole role) 
 const std::vector<std::string> PrecisionPolicy::kDefaultKeepFloat = {"patch_embed.*", "head.*", "head_dist.*",
                                                                      "final_conv.se.*"};
 
+int PrecisionPolicy::default_group_size(Precision p) { return p == Precision::w4 ? 32 : p == Precision::w8 ? 128 : 0; }
+
 PrecisionPolicy PrecisionPolicy::from_token(const std::string& token) {
     PrecisionPolicy p;
     const Precision t = parse_precision(token);
@@ -47,6 +49,7 @@ PrecisionPolicy PrecisionPolicy::from_token(const std::string& token) {
         case Precision::w4:
             p.linear = t;
             p.keep_float = kDefaultKeepFloat;
+            if (t != Precision::w8a8_dynamic) p.group_size = default_group_size(t);
             break;
     }
     return p;

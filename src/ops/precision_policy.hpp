@@ -36,6 +36,9 @@ struct PrecisionPolicy {
     // kDefaultKeepFloat). w8a8 (static) needs calibrated activation scales: vitrt::Error pointing
     // at `vitrt quantize`.
     static PrecisionPolicy from_token(const std::string& token);
+    // The group size a weight-only scheme uses unless told otherwise: w4 32 (the 4-bit grid is too
+    // coarse for larger groups on small ViTs: docs/quantization.md), w8 128; 0 for the rest.
+    static int default_group_size(Precision p);
     // Linear layers integer schemes leave in float unless asked: the patch embedding, the
     // classifier heads and FastViT's squeeze-excite (small, and the most sensitive).
     static const std::vector<std::string> kDefaultKeepFloat;

@@ -93,7 +93,7 @@ ActQuant act_quant_from_range(float lo, float hi) {
 RangeObserver::RangeObserver(CalibMethod m, double percentile) : method_(m), percentile_(percentile), exp_(kMinExp) {
     check(m == CalibMethod::minmax || m == CalibMethod::percentile || m == CalibMethod::mse,
           "RangeObserver: unknown calibration method");
-    if (m == CalibMethod::percentile)
+    if (m != CalibMethod::minmax)  // mse observers can answer for percentile too (result(m))
         check(percentile > 50.0 && percentile <= 100.0,
               "RangeObserver: percentile must be in (50, 100] (the upper tail's; the lower tail is clipped at 100 - p), got " +
                   std::to_string(percentile));
@@ -162,10 +162,13 @@ void RangeObserver::observe(const float* x, int64_t n) {
         for (int i = 0; i < kBins; ++i) hist_[i] += scratch_[size_t(t) * kBins + i];
 }
 
-ActQuant RangeObserver::result() const {
-    check(count_ > 0, std::string("RangeObserver::result (") + calib_method_name(method_) +
+ActQuant RangeObserver::result(CalibMethod m) const {
+    check(count_ > 0, std::string("RangeObserver::result (") + calib_method_name(m) +
                           "): no activations observed; run the calibration images through the model first");
-    switch (method_) {
+    check(m == CalibMethod::minmax || !hist_.empty(), std::string("RangeObserver::result: a minmax observer keeps no "
+                                                                  "histogram, so it cannot give ") +
+                                                          calib_method_name(m));
+    switch (m) {
         case CalibMethod::minmax: return act_quant_from_range(min_, max_);
         case CalibMethod::percentile: return percentile_result();
         case CalibMethod::mse: return mse_result();

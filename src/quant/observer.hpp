@@ -35,6 +35,8 @@
 namespace vitrt {
 
 enum class CalibMethod { minmax, percentile, mse };
+// Every method, in a fixed order (per-layer method choice tries them in this order).
+inline constexpr CalibMethod kCalibMethods[] = {CalibMethod::minmax, CalibMethod::percentile, CalibMethod::mse};
 
 // "minmax" | "percentile" | "mse"; vitrt::Error listing them otherwise.
 CalibMethod parse_calib_method(const std::string& s);
@@ -57,7 +59,8 @@ class RangeObserver {
 public:
     static constexpr int kBins = 4096;
 
-    // percentile in (50, 100] is used by CalibMethod::percentile only (100 gives minmax).
+    // percentile in (50, 100] (checked unless m is minmax) is what result(CalibMethod::percentile)
+    // uses (100 gives minmax).
     explicit RangeObserver(CalibMethod m, double percentile = 99.99);
 
     // Any number of calls, any n >= 0 (n = 0 is a no-op). Two passes over x: min/max (vectorised),
@@ -65,7 +68,10 @@ public:
     // 64k values). On non-finite values throws vitrt::Error and leaves the observer unchanged.
     void observe(const float* x, int64_t n);
     // Deterministic. vitrt::Error when nothing was observed.
-    ActQuant result() const;
+    ActQuant result() const { return result(method_); }
+    // The range another method picks from the same observations: any method for an observer made
+    // for percentile or mse (they keep the histogram), minmax only for a minmax one (vitrt::Error).
+    ActQuant result(CalibMethod m) const;
     int64_t count() const { return count_; }
     CalibMethod method() const { return method_; }
 

@@ -8,6 +8,10 @@ namespace vitrt {
 
 int64_t scale_groups(int64_t K, int group_size) { return group_size > 0 ? (K + group_size - 1) / group_size : 1; }
 
+bool valid_group_size(int g) { return g == 0 || (g >= 16 && g <= 1024 && (g & (g - 1)) == 0); }
+
+const char* group_size_rule() { return "0 (per row) or a power of two from 16 to 1024"; }
+
 QuantizedWeight quantize_weight(const HostTensor& w, Precision p, int group_size) {
     check(w.view.rank() == 2, "quantize_weight: a linear weight must be 2-D, got " + shape_str(w.view.shape));
     check(precision_info(p).integer, std::string("quantize_weight: ") + precision_name(p) + " is not an integer precision");
@@ -94,8 +98,13 @@ void validate_quantized(const QuantizedWeight& q, const std::string& name) {
               dtype_name(q.q.view.dtype));
     check(q.q.view.shape == qs, "quantized weight '" + name + "': values have shape " + shape_str(q.q.view.shape) +
                                     ", expected " + shape_str(qs));
-    check(q.group_size >= 0 && (q.group_size == 0 || q.group_size % 2 == 0 || !four),
-          "quantized weight '" + name + "': bad group size " + std::to_string(q.group_size));
+    const bool grouped = q.precision == Precision::w8 || four;
+    check(grouped || q.group_size == 0, "quantized weight '" + name + "': " + precision_name(q.precision) +
+                                            " is per-channel (one scale per output row): group_size must be 0, got " +
+                                            std::to_string(q.group_size));
+    check(valid_group_size(q.group_size), "quantized weight '" + name + "': bad group size " +
+                                              std::to_string(q.group_size) + " (group_size must be " +
+                                              group_size_rule() + ")");
     const int64_t G = scale_groups(q.K, q.group_size);
     const Shape ss = q.group_size > 0 ? Shape{q.N, G} : Shape{q.N};
     check(q.scales.view.dtype == DType::f32, "quantized weight '" + name + "': scales must be f32, got " +

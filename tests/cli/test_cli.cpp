@@ -16,7 +16,7 @@ namespace vitrt {
 namespace {
 
 std::string cli() { return test::cli_path(); }
-std::string samples() { return test::source_dir() + "/samples"; }
+std::string samples() { return test::samples_dir(); }
 
 std::vector<nlohmann::json> json_lines(const std::string& out) {
     std::vector<nlohmann::json> v;

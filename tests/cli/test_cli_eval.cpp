@@ -27,7 +27,7 @@ namespace vitrt {
 namespace {
 
 std::string cli() { return test::cli_path(); }
-std::string samples() { return test::source_dir() + "/samples"; }
+std::string samples() { return test::samples_dir(); }
 
 void write_file(const std::string& path, const std::string& bytes) {
     std::ofstream f(path, std::ios::binary);

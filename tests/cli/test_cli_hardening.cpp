@@ -21,8 +21,8 @@ namespace vitrt {
 namespace {
 
 std::string cli() { return test::cli_path(); }
-std::string samples() { return test::source_dir() + "/samples"; }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+std::string samples() { return test::samples_dir(); }
+using test::contains;
 
 std::vector<nlohmann::json> json_lines(const std::string& out) {
     std::vector<nlohmann::json> v;

@@ -30,6 +30,7 @@ static std::string env_or(const char* name, const char* fallback) {
     return v && *v ? v : fallback;
 }
 std::string source_dir() { return env_or("VITRT_TEST_SOURCE_DIR", VITRT_TEST_SOURCE_DIR); }
+std::string samples_dir() { return source_dir() + "/samples"; }
 std::string cli_path() { return env_or("VITRT_TEST_CLI", VITRT_TEST_CLI); }
 
 std::string python_with_torch() {

@@ -17,6 +17,9 @@ std::string shared_data();
 
 std::string source_dir();
 std::string cli_path();
+// The repository's samples/ (the MIT-licensed photos the CLI tests classify).
+std::string samples_dir();
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 // Debian's python3 with torch/torchvision/PIL, or empty when those are not importable.
 std::string python_with_torch();
 #define VITRT_REQUIRE_TORCH()                                                              \

@@ -18,7 +18,7 @@ using namespace vitrt;
 namespace {
 
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 template <class F>
 std::string error_of(F&& f) {

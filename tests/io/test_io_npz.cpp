@@ -52,9 +52,7 @@ ZipOptions zip64() {
     return o;
 }
 
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
+using test::contains;
 
 }  // namespace
 

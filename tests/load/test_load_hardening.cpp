@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace vitrt {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 HostTensor to_bf16(const HostTensor& f) {
     auto buf = std::make_shared<std::vector<uint16_t>>(size_t(f.view.numel()));

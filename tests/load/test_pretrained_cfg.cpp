@@ -19,7 +19,7 @@ namespace {
 
 using json = nlohmann::json;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 // The message apply_timm_pretrained_cfg throws for {"pretrained_cfg": {key: value}} ("" if none).
 std::string timm_error(const std::string& key, const json& value) {

@@ -5,12 +5,13 @@
 // Synthetic shapes only (no data, no numerics): exact checks on the config and the messages.
 #include <gtest/gtest.h>
 
+#include "common/test_env.hpp"
 #include "load/vit_resolve.hpp"
 
 namespace vitrt {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 // timm-named shapes of a ViT; the defaults are ViT-Ti/16-224 (192 wide, 12 blocks, 197 tokens).
 struct VitShapes {

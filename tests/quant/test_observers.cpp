@@ -113,6 +113,20 @@ TEST(Observers, BadArgumentsAreErrors) {
     EXPECT_EQ(o.count(), 2);
 }
 
+TEST(Observers, OneHistogramAnswersForEveryMethod) {
+    // --method auto reads every method's range from one mse observer: each must equal what an
+    // observer made for that method gives on the same data.
+    const std::vector<float> v = laplacian(50000, 11);
+    RangeObserver all(CalibMethod::mse, 99.9);
+    all.observe(v.data(), int64_t(v.size()));
+    for (CalibMethod m : kAll) expect_same(all.result(m), observe_all(m, v, 99.9), calib_method_name(m));
+    RangeObserver mm(CalibMethod::minmax);
+    mm.observe(v.data(), int64_t(v.size()));
+    EXPECT_THROW(mm.result(CalibMethod::mse), Error);  // a minmax observer keeps no histogram
+    expect_same(mm.result(CalibMethod::minmax), observe_all(CalibMethod::minmax, v), "minmax");
+    EXPECT_THROW(RangeObserver(CalibMethod::mse, 20.0), Error);  // its percentile is checked too
+}
+
 TEST(Observers, ActQuantFromRange) {
     // All positive (ReLU outputs): widened down to 0, zero point 0.
     ActQuant a = act_quant_from_range(1.f, 5.1f);
