@@ -3,7 +3,8 @@
 #   cold start: N fresh processes of `vitrt bench --batch 1 --runs 1 --warmup 0` per model
 #     (the file in the page cache): load_ms + the first run = load-to-first-result; peak RSS;
 #   tail: `vitrt bench --batch 1 --runs R --warmup 10`, 3 processes per model: median, p90, p99, max
-#     and p99 / median (target <= 1.5).
+#     and p99 / median (target <= 1.5);
+#   cause: ViT-Ti/16 under three OpenMP idle policies (spin then sleep, sleep at once, spin).
 # Models: the bundled ViT-Ti/16 and a random-weight ViT-B/16 (bench/make_models.py).
 # Usage: bench/latency/run.sh [COLD_N=5] [RUNS=200]  (from the repository root, after a build)
 # Writes bench/results/latency_<date>.md.
@@ -44,6 +45,19 @@ for entry in "${MODELS[@]}"; do
     done
 done
 
+# Cause analysis: the same ViT-Ti/16 batch-1 series under three OpenMP idle policies (the CLI's
+# default spins 10000 iterations, then sleeps; a worker that slept must be woken by a futex).
+POLICY_ROWS=""
+for pol in "default (GOMP_SPINCOUNT=10000)=" "sleep at once (GOMP_SPINCOUNT=0)=GOMP_SPINCOUNT=0" \
+           "spin (OMP_WAIT_POLICY=active)=OMP_WAIT_POLICY=active"; do
+    label=${pol%%=*} envset=${pol#*=}
+    j=$(env ${envset:+"$envset"} "$VITRT" bench --model models/vit_tiny_patch16_224 --batch 1 --runs "$RUNS" --warmup 10 \
+          --threads "$THREADS" --json)
+    row=$(py "import json,sys; r=json.loads(sys.argv[1])['results'][0]; print('| %s | %.2f | %.2f | %.2f | %.2f | %.2f |' % (sys.argv[2], r['median_ms'], r['p90_ms'], r['p99_ms'], r['max_ms'], r['p99_ms'] / r['median_ms']))" "$j" "$label")
+    echo "ViT-Ti/16 $row" >&2
+    POLICY_ROWS+="$row"$'\n'
+done
+
 cat > "$OUT" <<MD
 # Cold start and tail latency, $(date -u '+%Y-%m-%d %H:%M')
 
@@ -65,6 +79,11 @@ Target (issue 11): p99 <= 1.5x median for ViT-Ti/16 and ViT-B/16.
 | model | process | median ms | p90 ms | p99 ms | max ms | p99 / median |
 |---|---|---|---|---|---|---|
 $TAIL_ROWS
+## ViT-Ti/16 batch 1 under three OpenMP idle policies ($RUNS runs after 10 warm-up, one process each)
+
+| policy | median ms | p90 ms | p99 ms | max ms | p99 / median |
+|---|---|---|---|---|---|
+$POLICY_ROWS
 MD
 echo "wrote $OUT"
 cat "$OUT"
