@@ -48,9 +48,9 @@ done
 # Cause analysis: the same ViT-Ti/16 batch-1 series under three OpenMP idle policies (the CLI's
 # default spins 10000 iterations, then sleeps; a worker that slept must be woken by a futex).
 POLICY_ROWS=""
-for pol in "default (GOMP_SPINCOUNT=10000)=" "sleep at once (GOMP_SPINCOUNT=0)=GOMP_SPINCOUNT=0" \
-           "spin (OMP_WAIT_POLICY=active)=OMP_WAIT_POLICY=active"; do
-    label=${pol%%=*} envset=${pol#*=}
+for pol in "default (GOMP_SPINCOUNT=10000)|" "sleep at once (GOMP_SPINCOUNT=0)|GOMP_SPINCOUNT=0" \
+           "spin (OMP_WAIT_POLICY=active)|OMP_WAIT_POLICY=active"; do
+    label=${pol%%|*} envset=${pol#*|}
     j=$(env ${envset:+"$envset"} "$VITRT" bench --model models/vit_tiny_patch16_224 --batch 1 --runs "$RUNS" --warmup 10 \
           --threads "$THREADS" --json)
     row=$(py "import json,sys; r=json.loads(sys.argv[1])['results'][0]; print('| %s | %.2f | %.2f | %.2f | %.2f | %.2f |' % (sys.argv[2], r['median_ms'], r['p90_ms'], r['p99_ms'], r['max_ms'], r['p99_ms'] / r['median_ms']))" "$j" "$label")
