@@ -59,11 +59,13 @@ ROWS=(
   "s_mse_fc2f|quantize --method mse --auto-dynamic 0 --keep-float '*.fc2.weight'|--scheme w8a8 --method mse --auto-dynamic 0 --keep-float *.fc2.weight||y"
   "s_mse_af8|quantize --method mse --auto-dynamic 0 --auto-float 8|--scheme w8a8 --method mse --auto-dynamic 0 --auto-float 8||y"
   "s_mm_ad1|quantize --method minmax --auto-dynamic 1|--scheme w8a8 --method minmax --auto-dynamic 1||y"
-  "s_mse_ad1|quantize --scheme w8a8 (= --method mse --auto-dynamic 1)|--scheme w8a8 --method mse --auto-dynamic 1||y"
+  "s_mse_ad1|quantize --method mse --auto-dynamic 1|--scheme w8a8 --method mse --auto-dynamic 1||y"
   "s_auto_ad1|quantize --method auto --auto-dynamic 1|--scheme w8a8 --method auto --auto-dynamic 1||y"
   "s_auto_ad4|quantize --method auto --auto-dynamic 4|--scheme w8a8 --method auto --auto-dynamic 4||y"
-  "s_mse_ad4|quantize --method mse --auto-dynamic 4|--scheme w8a8 --method mse --auto-dynamic 4||n"
+  "s_mse_ad4|quantize --method mse --auto-dynamic 4|--scheme w8a8 --method mse --auto-dynamic 4||y"
   "s_auto_ad8|quantize --method auto --auto-dynamic 8|--scheme w8a8 --method auto --auto-dynamic 8||n"
+  "s_mse_ad8|quantize --scheme w8a8 (= --method mse --auto-dynamic 8)|--scheme w8a8 --method mse --auto-dynamic 8||y"
+  "s_mse_ad12|quantize --method mse --auto-dynamic 12|--scheme w8a8 --method mse --auto-dynamic 12||y"
 )
 if [ ${#rows[@]} -eq 0 ]; then
   for r in "${ROWS[@]}"; do [ "${r##*|}" = y ] && rows+=("${r%%|*}"); done

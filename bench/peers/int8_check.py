@@ -43,7 +43,7 @@ import vitmodels  # noqa: E402
 
 MIN_AGREEMENT, MIN_COSINE = 80.0, 0.75
 # The static w8a8 recipe docs/quantization.md recommends (keep the two in step).
-STATIC_RECIPE = ["--scheme", "w8a8", "--method", "mse", "--auto-dynamic", "1"]
+STATIC_RECIPE = ["--scheme", "w8a8", "--method", "mse", "--auto-dynamic", "8"]
 
 
 def static_file(vitrt, weights, shared, work, threads):

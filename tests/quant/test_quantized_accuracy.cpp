@@ -11,10 +11,11 @@
 //   w8a8-dynamic  agreement >= 98 % (100), cosine >= 0.998 (0.99912)
 //   w8 (g128)     agreement >= 99 % (100), cosine >= 0.9995 (0.99979)
 //   w4 (g32)      agreement >= 93 % (95.73), cosine >= 0.95 (0.95722)
-//   w8a8 static, the CLI's default recipe (mse ranges, 1 layer w8a8-dynamic by sensitivity on 8
+//   w8a8 static, the CLI's default recipe (mse ranges, 8 layers w8a8-dynamic by sensitivity on 8
 //                 images), calibrated on 48 imagenet_calib photos (classes disjoint from these):
-//                 agreement >= 95 % (97.44 with 208), cosine >= 0.995 (0.99647 with 208); the
-//                 layer moved to w8a8-dynamic is blocks.7.mlp.fc2.weight (its input carries
+//                 agreement >= 97 % (100 here; 98.29 with 208 and 32 sensitivity images), cosine
+//                 >= 0.997 (0.99779 here; 0.99780 with 208 and 32); the most sensitive layer,
+//                 moved to w8a8-dynamic first, is blocks.7.mlp.fc2.weight (its input carries
 //                 ViT-Ti's massive activations: ~200 in one channel of a few tokens).
 #include <gtest/gtest.h>
 
@@ -124,16 +125,17 @@ TEST_F(QuantizedAccuracy, StaticDefaultRecipe) {
     o.calib_images = every_other;
     o.scheme = Precision::w8a8;
     o.method = "mse";
-    o.auto_dynamic = 1;  // the CLI's defaults for --scheme w8a8
+    o.auto_dynamic = 8;  // the CLI's defaults for --scheme w8a8
     o.sensitivity_images = 8;
     const std::string out = test::temp_dir() + "/static.safetensors";
     const QuantizeReport r = quantize_model(o, out);
-    ASSERT_EQ(r.dynamic, std::vector<std::string>{"blocks.7.mlp.fc2.weight"});
-    EXPECT_EQ(r.quantized.size(), 48u);  // 47 static + 1 dynamic; patch embedding and head stay float
+    ASSERT_EQ(r.dynamic.size(), 8u);
+    EXPECT_EQ(r.dynamic[0], "blocks.7.mlp.fc2.weight");
+    EXPECT_EQ(r.quantized.size(), 48u);  // 40 static + 8 dynamic; patch embedding and head stay float
     const Agreement a = compare(logits(out, "f32"), ref_);
     std::printf("w8a8 static    agreement %.2f %%, cosine %.5f\n", a.top1_pct, a.cosine_mean);
-    EXPECT_GE(a.top1_pct, 95.0);
-    EXPECT_GE(a.cosine_mean, 0.995);
+    EXPECT_GE(a.top1_pct, 97.0);
+    EXPECT_GE(a.cosine_mean, 0.997);
 }
 
 }  // namespace
