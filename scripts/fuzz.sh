@@ -51,7 +51,7 @@ for t in $targets; do
     status=1
     tail -40 "$log" >&2
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$' || echo "?")
   cpu=""
   if [ -s "$timefile" ]; then
     cpu=$(awk 'END { printf ", %.0f s CPU, peak RSS %.0f MB", $1 + $2, $3 / 1024 }' "$timefile")
