@@ -101,21 +101,13 @@ std::string utf8_escaped(const std::string& s) {
     return r;
 }
 
-std::string json_escape(const std::string& s) {
+std::string json_escape(const std::string& raw) {
+    // Bytes that are not UTF-8 become the text \xNN first (whose backslash is escaped below), so
+    // the result is always valid UTF-8 JSON.
+    const std::string s = utf8_escaped(raw);
     std::string r;
-    for (size_t i = 0; i < s.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x80) {
-            if (const size_t n = utf8_sequence(s, i)) {
-                r.append(s, i, n);
-                i += n - 1;
-            } else {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\\\x%02x", c);
-                r += buf;
-            }
-            continue;
-        }
+    for (const char ch : s) {
+        const unsigned char c = static_cast<unsigned char>(ch);
         switch (c) {
             case '"': r += "\\\""; break;
             case '\\': r += "\\\\"; break;
