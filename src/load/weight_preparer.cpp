@@ -11,7 +11,10 @@ namespace {
 HostTensor row_scaled(const HostTensor& src, const RowScale& rs, const std::string& name) {
     HostTensor f = to_f32(src);
     if (rs.identity()) return f;
-    if (rs.per_row) WeightPreparer::check_finite("the per-row scale folded into '" + name + "'", *rs.per_row);
+    if (rs.per_row)
+        WeightPreparer::check_finite(rs.per_row_name.empty() ? "the per-row scale folded into '" + name + "'"
+                                                             : "weight '" + rs.per_row_name + "'",
+                                     *rs.per_row);
     HostTensor g = rs.per_row ? to_f32(*rs.per_row) : HostTensor();
     HostTensor c = HostTensor::zeros_f32(f.view.shape);
     const int64_t rows = f.view.dim(0), cols = f.view.numel() / rows;

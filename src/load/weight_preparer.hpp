@@ -23,6 +23,7 @@ namespace vitrt {
 // Multiplies row r of a weight (or element r of a bias) by per_row[r] (when given) and by `all`.
 struct RowScale {
     const HostTensor* per_row = nullptr;
+    std::string per_row_name;  // per_row's checkpoint name: a non-finite scale is refused naming it
     float all = 1.f;
     bool identity() const { return per_row == nullptr && all == 1.f; }
 };

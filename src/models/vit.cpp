@@ -225,9 +225,8 @@ private:
             // backend needs a scale epilogue: x + gamma * (W a + b) == x + (gamma W) a + gamma b.
             RowScale g1, g2;
             if (cfg_.layer_scale) {
-                g1.per_row = &need(p + "ls1.gamma", {D}), g2.per_row = &need(p + "ls2.gamma", {D});
-                WeightPreparer::check_finite("weight '" + p + "ls1.gamma'", *g1.per_row);
-                WeightPreparer::check_finite("weight '" + p + "ls2.gamma'", *g2.per_row);
+                g1.per_row = &need(p + "ls1.gamma", {D}), g1.per_row_name = p + "ls1.gamma";
+                g2.per_row = &need(p + "ls2.gamma", {D}), g2.per_row_name = p + "ls2.gamma";
             }
             b.proj_w = linear_w(p + "attn.proj.weight", {D, D}, g1);
             b.proj_b = param(p + "attn.proj.bias", {D}, g1);
