@@ -11,12 +11,13 @@
 #include "models/vit.hpp"
 #include "io/names/vit_names.hpp"
 #include "load/quantized_file.hpp"
+#include "vitrt/vitrt.hpp"
 
 namespace vitrt {
 namespace {
 
-// Most patch tokens a ViT is run with: --image-size's 4096 at patch 16.
-constexpr int64_t kMaxPatchTokens = (4096 / 16) * (4096 / 16);
+// Most patch tokens a ViT is run with: the largest --image-size at patch 16.
+constexpr int64_t kMaxPatchTokens = int64_t(max_image_size / 16) * (max_image_size / 16);
 
 std::string fmt_float(double v) {
     std::ostringstream s;
@@ -134,7 +135,8 @@ LoadedModel load_vit(ModelSource& src, Ops& ops, const LoadOptions& opts) {
               ck.path + ": input " + std::to_string(out.preprocess.input_height) + "x" +
                   std::to_string(out.preprocess.input_width) + " at patch " + std::to_string(cfg.patch) + " gives " +
                   std::to_string(tokens) + " patch tokens; the limit is " + std::to_string(kMaxPatchTokens) +
-                  " (4096x4096 at patch 16): use a smaller --image-size");
+                  " (" + std::to_string(max_image_size) + "x" + std::to_string(max_image_size) +
+                  " at patch 16): use a smaller --image-size");
     }
     out.labels = labels_from(src, cfg.num_classes);
 

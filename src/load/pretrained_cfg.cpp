@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "vitrt/error.hpp"
+#include "vitrt/vitrt.hpp"
 
 namespace vitrt {
 
@@ -13,8 +14,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// Largest input side a config may ask for: the engine's --image-size bound (vitrt.hpp).
-constexpr int64_t kMaxSide = 4096;
+// Largest input side a config may ask for: the engine's --image-size bound.
+constexpr int64_t kMaxSide = max_image_size;
 
 bool present(const json& obj, const char* key) { return obj.contains(key) && !obj[key].is_null(); }
 
