@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "common/load_error.hpp"
 #include "common/test_env.hpp"
 #include "engine/backend_factory.hpp"
 #include "io/checkpoint.hpp"
@@ -54,14 +55,7 @@ std::string poisoned(const std::string& name, int64_t index, float value, DType 
     return dir;
 }
 
-std::string load_error(const std::string& path) {
-    try {
-        Engine::load(path, {.threads = 1});
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using test::engine_load_error;
 
 TEST(LoadHardening, NonFiniteWeightsAreRefusedNamingTheTensor) {
     const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
@@ -81,13 +75,13 @@ TEST(LoadHardening, NonFiniteWeightsAreRefusedNamingTheTensor) {
     };
     for (const Case& c : cases) {
         const std::string dir = poisoned(c.tensor, c.index, c.value, c.dtype);
-        const std::string msg = load_error(dir);
+        const std::string msg = engine_load_error(dir);
         EXPECT_TRUE(contains(msg, std::string("weight '") + c.tensor + "' holds NaN or Inf values")) << c.tensor << ": " << msg;
         EXPECT_TRUE(contains(msg, dir + "/model.safetensors: ")) << "names the file: " << msg;
     }
     // Large but finite values load (overflowing activations are an error per image instead:
     // tests/cli/test_cli_hardening.cpp).
-    EXPECT_EQ(load_error(poisoned("head.weight", 0, 3e38f)), "");
+    EXPECT_EQ(engine_load_error(poisoned("head.weight", 0, 3e38f)), "");
 }
 
 TEST(LoadHardening, NonFiniteWeightsAreRefusedInQuantizedAndIntegerPaths) {

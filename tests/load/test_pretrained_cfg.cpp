@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/load_error.hpp"
 #include "common/test_env.hpp"
 #include "load/pretrained_cfg.hpp"
 #include "vitrt/vitrt.hpp"
@@ -120,14 +121,7 @@ std::string bundled_with(const std::string& name, const json& config) {
     return dir;
 }
 
-std::string load_error(const std::string& dir) {
-    try {
-        Engine::load(dir, {.threads = 1});
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using test::engine_load_error;
 
 TEST(PretrainedCfg, InvalidConfigsFailAtLoadNotPerImage) {
     // input_size [3, 0, 0] used to crash bench/forward with SIGFPE in oneDNN, and make classify
@@ -135,23 +129,23 @@ TEST(PretrainedCfg, InvalidConfigsFailAtLoadNotPerImage) {
     const json timm = {{"architecture", "vit_tiny_patch16_224"}};
     json zero = timm;
     zero["pretrained_cfg"] = {{"input_size", {3, 0, 0}}};
-    EXPECT_TRUE(contains(load_error(bundled_with("zero", zero)), "pretrained_cfg.input_size H must be"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("zero", zero)), "pretrained_cfg.input_size H must be"));
     json crop = timm;
     crop["pretrained_cfg"] = {{"crop_pct", 0}};
-    EXPECT_TRUE(contains(load_error(bundled_with("crop0", crop)), "pretrained_cfg.crop_pct"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("crop0", crop)), "pretrained_cfg.crop_pct"));
     // layer_norm_eps -1 used to give NaN outputs.
     const json hf = {{"model_type", "vit"}, {"hidden_size", 192}, {"num_attention_heads", 3}, {"layer_norm_eps", -1}};
-    EXPECT_TRUE(contains(load_error(bundled_with("eps", hf)), "config.json layer_norm_eps must be a positive number"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("eps", hf)), "config.json layer_norm_eps must be a positive number"));
     json args = timm;
     args["model_args"] = {{"layer_norm_eps", 0}};
-    EXPECT_TRUE(contains(load_error(bundled_with("eps0", args)), "config.json model_args.layer_norm_eps must be"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("eps0", args)), "config.json model_args.layer_norm_eps must be"));
     // img_size whose int64 arithmetic would overflow, and negative sizes.
     args["model_args"] = {{"img_size", int64_t(1) << 62}};
-    EXPECT_TRUE(contains(load_error(bundled_with("img_big", args)), "config.json model_args.img_size must be an integer"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("img_big", args)), "config.json model_args.img_size must be an integer"));
     args["model_args"] = {{"img_size", {-224, 224}}};
-    EXPECT_TRUE(contains(load_error(bundled_with("img_neg", args)), "config.json model_args.img_size must be"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("img_neg", args)), "config.json model_args.img_size must be"));
     json hf_size = {{"model_type", "vit"}, {"hidden_size", 192}, {"num_attention_heads", 3}, {"image_size", -5}};
-    EXPECT_TRUE(contains(load_error(bundled_with("hf_img", hf_size)), "config.json image_size must be"));
+    EXPECT_TRUE(contains(engine_load_error(bundled_with("hf_img", hf_size)), "config.json image_size must be"));
 }
 
 }  // namespace

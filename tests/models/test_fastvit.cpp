@@ -21,6 +21,7 @@
 #include <fstream>
 
 #include "common/compare.hpp"
+#include "common/load_error.hpp"
 #include "common/test_env.hpp"
 #include "core/arena.hpp"
 #include "engine/backend_factory.hpp"
@@ -194,14 +195,7 @@ TEST(FastVitInfo, CliInfoAndClassify) {
 
 // --- malformed checkpoints: a clear error naming the tensor -------------------------------------
 
-std::string load_error(const std::string& path) {
-    try {
-        Engine::load(path);
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
+using test::engine_load_error;
 
 // The fixture with `edit` applied, written next to the other temporary files.
 std::string edited(const std::string& file, const std::function<void(std::map<std::string, HostTensor>&)>& edit) {
@@ -255,7 +249,7 @@ TEST(FastVitMalformed, MissingOrMisshapenTensorsAreNamed) {
     };
     for (const Case& c : cases) {
         const std::string path = edited(c.file, c.edit);
-        const std::string err = load_error(path);
+        const std::string err = engine_load_error(path);
         for (const auto& s : c.expect) EXPECT_NE(err.find(s), std::string::npos) << "expected '" << s << "' in: " << err;
         EXPECT_NE(err.find(path), std::string::npos) << "the error names the file: " << err;
     }
